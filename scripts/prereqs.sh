@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Installs what RnnLmService needs on a fresh Debian/Ubuntu machine, and only what is missing.
+#   scripts/prereqs.sh           the runtime prerequisite (libstdc++ with GLIBCXX_3.4.32)
+#   scripts/prereqs.sh postgres  also PostgreSQL server binaries (used by the test suite)
+# Detection is by the symbol version TorchSharp's native library needs, not by distribution name.
+set -euo pipefail
+
+need_symbol="GLIBCXX_3.4.32"
+
+log() { echo "prereqs: $*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else return 99; fi
+}
+
+libstdcxx_path() {
+  # The libstdc++ the dynamic loader would pick.
+  local p
+  p=$(/sbin/ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64|libstdc\+\+\.so\.6 \(libc6,AArch64/ {print $NF; exit}')
+  [ -n "$p" ] || p=$(ls /usr/lib/*/libstdc++.so.6 /usr/lib64/libstdc++.so.6 2>/dev/null | head -n1 || true)
+  echo "$p"
+}
+
+has_symbol() {
+  local lib; lib=$(libstdcxx_path)
+  [ -n "$lib" ] && grep -aq "$need_symbol" "$lib"
+}
+
+apt_updated=0
+apt_update_once() {
+  if [ "$apt_updated" -eq 0 ]; then apt-get update -qq >/dev/null; apt_updated=1; fi
+}
+
+ensure_libstdcxx() {
+  if has_symbol; then return 0; fi
+  log "libstdc++ at '$(libstdcxx_path)' lacks $need_symbol, which TorchSharp 0.107 (LibTorch 2.10) needs."
+  if [ "$(id -u)" -ne 0 ]; then
+    cat >&2 <<MSG
+prereqs: run this script as root, or do by hand (Debian 12): add a Debian 13 'trixie' apt source
+prereqs: pinned at priority 100 in /etc/apt/preferences.d, then 'apt-get install -t trixie libstdc++6'.
+MSG
+    exit 1
+  fi
+  if ! command -v apt-get >/dev/null; then
+    log "no apt-get here: install a libstdc++6 from GCC 13 or newer by your distribution's means."; exit 1
+  fi
+  log "installing libstdc++6 from Debian 13 'trixie' (brings trixie's libc6 too), with the trixie source pinned at priority 100 so nothing else moves."
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  cat > /etc/apt/sources.list.d/trixie.sources <<SRC
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: $keyring
+SRC
+  cat > /etc/apt/preferences.d/trixie-low <<PIN
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+PIN
+  apt_updated=0; apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie libstdc++6 >/dev/null
+  if has_symbol; then log "libstdc++ now provides $need_symbol."; else log "install finished but $need_symbol is still missing."; exit 1; fi
+}
+
+ensure_postgres() {
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" -ne 0 ]; then log "PostgreSQL server binaries missing: install Debian's 'postgresql' package."; exit 1; fi
+  log "installing Debian's postgresql (server binaries for the job-store tests; no cluster is started)."
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  # Debian's package starts a default cluster; the tests run their own private one.
+  (service postgresql stop >/dev/null 2>&1 || true)
+}
+
+ensure_libstdcxx
+for extra in "$@"; do
+  case "$extra" in
+    postgres) ensure_postgres ;;
+    *) log "unknown extra '$extra'"; exit 2 ;;
+  esac
+done
