@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using RnnLmService.Core;
+
+namespace RnnLmService.Api.Errors;
+
+/// <summary>
+/// The one place where exceptions become HTTP answers: domain and service exceptions map to their 4xx/5xx
+/// status and a problem+json body naming the field and the reason (on <c>/v1</c> the
+/// <see cref="OpenAiErrorWriter"/> turns the same problem into OpenAI's error shape).
+/// </summary>
+internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nobody is left to read an answer.
+            http.Response.StatusCode = 499;
+            return true;
+        }
+
+        var problem = Map(exception);
+        if (problem.Status >= 500 && exception is not ServiceException)
+            logger.LogError(exception, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);
+
+        http.Response.StatusCode = problem.Status!.Value;
+        if (exception is ServiceException { RetryAfter: { } retry })
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString();
+
+        if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception }))
+            await http.Response.WriteAsJsonAsync(problem, cancellationToken);
+        return true;
+    }
+
+    /// <summary>Status, title, detail and the <c>errors</c>/<c>code</c> extensions of an exception.</summary>
+    internal static ProblemDetails Map(Exception exception) => exception switch
+    {
+        ServiceException e => Problem(e.StatusCode, e.Message, e.Field, e.Code),
+        InvalidSettingException e => Problem(StatusCodes.Status400BadRequest, e.Reason, e.Field, "invalid_value"),
+        ModelFormatException e => Problem(StatusCodes.Status422UnprocessableEntity,
+            $"The model's files cannot be loaded: {e.Message}", "model", "model_unloadable"),
+        BadHttpRequestException e => FromBadRequest(e),
+        JsonException e => FromJson(e),
+        _ => Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred.", null, "internal_error"),
+    };
+
+    private static ProblemDetails FromBadRequest(BadHttpRequestException e)
+    {
+        if (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            return Problem(e.StatusCode, "The request body is larger than the configured limit.", "body", "body_too_large");
+        if (e.InnerException is JsonException json)
+            return FromJson(json);
+        return Problem(e.StatusCode, e.Message, "body", "bad_request");
+    }
+
+    private static ProblemDetails FromJson(JsonException e)
+    {
+        var field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.StartsWith("$.") ? e.Path[2..] : e.Path;
+        var reason = e.Message;
+        var cut = reason.IndexOf(" Path:", StringComparison.Ordinal);
+        if (cut > 0) reason = reason[..cut];
+        reason = reason.Replace("System.Nullable`1[", "").Replace("]", "").Replace("System.", "");
+        return Problem(StatusCodes.Status400BadRequest, $"Malformed JSON or wrong type for '{field}': {reason}", field, "invalid_json");
+    }
+
+    private static ProblemDetails Problem(int status, string detail, string? field, string code)
+    {
+        var problem = new ProblemDetails { Status = status, Detail = detail };
+        problem.Extensions["code"] = code;
+        if (field is not null)
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [detail] };
+        return problem;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Diagnostics.Metrics;
+
+namespace RnnLmService.Api.Serving;
+
+/// <summary>
+/// The serving instruments (<see cref="System.Diagnostics.Metrics"/>), exported on <c>/metrics</c> by
+/// prometheus-net's meter adapter with dots turned into underscores, e.g. <c>rnnlm_inference_batch_size</c>.
+/// </summary>
+public sealed class ServingMetrics
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "RnnLmService.Serving";
+
+    /// <summary>Instrument name of the batch-size histogram.</summary>
+    public const string BatchSizeName = "rnnlm.inference.batch_size";
+
+    /// <summary>Bucket bounds for the batch-size histogram.</summary>
+    public static readonly double[] BatchSizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+    private readonly Histogram<int> batchSize;
+    private readonly UpDownCounter<int> queueDepth;
+    private readonly Counter<long> tokensGenerated;
+    private readonly UpDownCounter<int> modelsLoaded;
+    private readonly Counter<long> rejected;
+
+    /// <summary>Creates the instruments on the host's meter factory.</summary>
+    public ServingMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        batchSize = meter.CreateHistogram<int>(BatchSizeName, "{request}", "Requests (or generation streams) run together in one batch.");
+        queueDepth = meter.CreateUpDownCounter<int>("rnnlm.inference.queue_depth", "{request}", "Requests waiting in a model's inference queue.");
+        tokensGenerated = meter.CreateCounter<long>("rnnlm.generated_tokens", "{token}", "Tokens generated.");
+        modelsLoaded = meter.CreateUpDownCounter<int>("rnnlm.models.loaded", "{model}", "Model versions loaded in this process.");
+        rejected = meter.CreateCounter<long>("rnnlm.inference.rejected", "{request}", "Requests refused because a model's queue was full.");
+    }
+
+    internal void RecordBatch(string model, string operation, int size) =>
+        batchSize.Record(size, new("model", model), new("operation", operation));
+
+    internal void QueueChanged(string model, int delta) => queueDepth.Add(delta, new KeyValuePair<string, object?>("model", model));
+
+    internal void TokensGenerated(string model, int count) => tokensGenerated.Add(count, new KeyValuePair<string, object?>("model", model));
+
+    internal void ModelLoaded(int delta) => modelsLoaded.Add(delta);
+
+    internal void Rejected(string model) => rejected.Add(1, new KeyValuePair<string, object?>("model", model));
+}
