@@ -1,0 +1,48 @@
+using System.Net.Sockets;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using RnnLmService.Core.Configuration;
+
+namespace RnnLmService.Core.Storage.Database;
+
+/// <summary>Creates or migrates the store's schema at start.</summary>
+public static class StoreMigrator
+{
+    /// <summary>
+    /// Applies the provider's pending migrations. EF Core takes its own migration lock on both providers, so
+    /// several processes starting at once are safe. An unreachable database fails with one sentence that names
+    /// the setting and the host or file.
+    /// </summary>
+    public static async Task MigrateStoreAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        var factory = services.GetRequiredService<StoreDbContextFactory>();
+        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RnnLmOptions>>().Value;
+        await MigrateAsync(factory, options, cancellationToken);
+    }
+
+    public static async Task MigrateAsync(StoreDbContextFactory factory, RnnLmOptions options, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            Directory.CreateDirectory(options.DataPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreUnavailableException($"Cannot create the data directory {options.DataPath} (RnnLm:DataDirectory): {e.Message}", e);
+        }
+
+        try
+        {
+            await using var db = factory.CreateDbContext();
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or SqliteException or SocketException or TimeoutException
+                                      || e.InnerException is NpgsqlException or SocketException or TimeoutException)
+        {
+            var reason = (e is NpgsqlException { InnerException: { } inner } ? inner.Message : e.Message).TrimEnd('.');
+            throw new StoreUnavailableException($"Cannot open {factory.Target}: {reason}.", e);
+        }
+    }
+}

@@ -1,0 +1,349 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using RnnLmService.Core.Storage.Database;
+
+namespace RnnLmService.Core.Storage.Jobs;
+
+/// <summary>What a client asks to train.</summary>
+/// <param name="ModelName">The name the produced version is registered under.</param>
+/// <param name="DatasetId">The dataset to train on.</param>
+/// <param name="SpecJson">The validated hyperparameters.</param>
+/// <param name="Priority">Higher runs first.</param>
+/// <param name="Promote">Make the produced version the default model on success.</param>
+/// <param name="UniqueKey">Optional: a second enqueue with the same key returns the first job.</param>
+public sealed record NewTrainingJob(string ModelName, string DatasetId, string SpecJson, int Priority = 0, bool Promote = false, string? UniqueKey = null);
+
+/// <summary>A running job's latest numbers.</summary>
+public sealed record JobProgress(
+    int Epoch, int TotalEpochs, long Step, long TotalSteps,
+    double? TrainLoss, double? ValidPerplexity, double? BestValidPerplexity,
+    double? TokensPerSecond, double? LearningRate, double RunSeconds);
+
+/// <summary>One page of jobs, newest first.</summary>
+public sealed record JobPage(IReadOnlyList<TrainingJobRecord> Items, int Total, int Offset, int Limit);
+
+/// <summary>What a heartbeat learns: the client asked to cancel.</summary>
+public sealed record HeartbeatResult(bool CancelRequested);
+
+/// <summary>
+/// The durable job queue. Every state change is one atomic statement guarded by the expected state (and, for a
+/// worker, by its claim), and writes a <c>status</c> event in the same transaction, so the PostgreSQL provider
+/// drops in for many processes: claims use <c>FOR UPDATE SKIP LOCKED</c> there and SQLite's single writer here.
+/// </summary>
+public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimeProvider? clock = null)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
+    private DateTime Now => _clock.GetUtcNow().UtcDateTime;
+
+    /// <summary>Queues a job; with a <see cref="NewTrainingJob.UniqueKey"/> already used, returns that job instead.</summary>
+    public async Task<TrainingJobRecord> EnqueueAsync(NewTrainingJob job, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        if (job.UniqueKey is not null)
+        {
+            var existing = await db.TrainingJobs.AsNoTracking().FirstOrDefaultAsync(j => j.UniqueKey == job.UniqueKey, ct);
+            if (existing is not null) return existing;
+        }
+
+        var now = Now;
+        var record = new TrainingJobRecord
+        {
+            Id = Guid.CreateVersion7().ToString("N"),
+            Status = JobStatus.Queued,
+            ModelName = job.ModelName,
+            DatasetId = job.DatasetId,
+            SpecJson = job.SpecJson,
+            Priority = job.Priority,
+            Promote = job.Promote,
+            UniqueKey = job.UniqueKey,
+            CreatedAt = now,
+        };
+        db.TrainingJobs.Add(record);
+        db.JobEvents.Add(Event(record.Id, now, JobEventTypes.Status, new { status = "queued" }));
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return record;
+        }
+        catch (DbUpdateException e) when (job.UniqueKey is not null && DbErrors.IsUniqueViolation(e))
+        {
+            // Another process enqueued the same key between our look and our insert.
+            await using var db2 = dbFactory.CreateDbContext();
+            return await db2.TrainingJobs.AsNoTracking().FirstAsync(j => j.UniqueKey == job.UniqueKey, ct);
+        }
+    }
+
+    public async Task<TrainingJobRecord?> GetAsync(string id, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        return await db.TrainingJobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct);
+    }
+
+    /// <summary>Jobs newest first, optionally of one status.</summary>
+    public async Task<JobPage> ListAsync(JobStatus? status = null, int offset = 0, int limit = 50, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var q = db.TrainingJobs.AsNoTracking();
+        if (status is { } s) q = q.Where(j => j.Status == s);
+        var total = await q.CountAsync(ct);
+        var items = await q.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Skip(offset).Take(limit).ToListAsync(ct);
+        return new JobPage(items, total, offset, limit);
+    }
+
+    /// <summary>Whether a queued or running job trains on the dataset.</summary>
+    public async Task<bool> IsDatasetInUseAsync(string datasetId, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        return await db.TrainingJobs.AnyAsync(j => j.DatasetId == datasetId && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running), ct);
+    }
+
+    /// <summary>
+    /// Cancels a queued job at once; flags a running one for its worker (which stops at its next heartbeat).
+    /// A finished job → <see cref="ConflictException"/>; an unknown one → <see cref="NotFoundException"/>.
+    /// </summary>
+    public async Task<TrainingJobRecord> RequestCancelAsync(string id, CancellationToken ct = default)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var db = dbFactory.CreateDbContext();
+            var job = await db.TrainingJobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct)
+                      ?? throw new NotFoundException("training job", id);
+            if (job.IsTerminal)
+                throw new ConflictException($"Job '{id}' is already {JobStatuses.ToText(job.Status)}; only queued or running jobs can be cancelled.");
+
+            var now = Now;
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            int changed;
+            if (job.Status == JobStatus.Queued)
+            {
+                changed = await db.TrainingJobs.Where(j => j.Id == id && j.Status == JobStatus.Queued)
+                    .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Cancelled)
+                        .SetProperty(j => j.CancelRequested, true)
+                        .SetProperty(j => j.FinishedAt, now), ct);
+                if (changed == 1) db.JobEvents.Add(Event(id, now, JobEventTypes.Status, new { status = "cancelled" }));
+            }
+            else
+            {
+                changed = await db.TrainingJobs.Where(j => j.Id == id && j.Status == JobStatus.Running)
+                    .ExecuteUpdateAsync(u => u.SetProperty(j => j.CancelRequested, true), ct);
+                if (changed == 1 && !job.CancelRequested)
+                    db.JobEvents.Add(Event(id, now, JobEventTypes.Log, new { message = "cancel requested" }));
+            }
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            if (changed == 1 || attempt >= 5)
+                return (await GetAsync(id, ct))!;
+            // The job changed state between our read and our write (claimed or finished): look again.
+        }
+    }
+
+    /// <summary>
+    /// Claims the next job atomically: highest priority, then oldest; a running job whose lease expired counts as
+    /// queued (its attempt count grows). Null when nothing is waiting. Two workers never get the same job.
+    /// </summary>
+    public async Task<TrainingJobRecord?> ClaimAsync(string workerId, TimeSpan lease, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var now = Now;
+        var leaseUntil = now + lease;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+
+        // A running job whose worker vanished after a cancel request is simply cancelled.
+        var abandoned = await db.Database.SqlQuery<string>($"""
+            UPDATE training_jobs SET status = 'cancelled', finished_at = {now}, claimed_by = NULL, lease_until = NULL
+            WHERE status = 'running' AND cancel_requested AND lease_until < {now}
+            RETURNING id AS "Value"
+            """).ToListAsync(ct);
+        foreach (var id in abandoned)
+            db.JobEvents.Add(Event(id, now, JobEventTypes.Status, new { status = "cancelled" }));
+
+        var claimed = await db.Database.SqlQueryRaw<string>(db.IsSqlite() ? ClaimSqlite : ClaimPostgres,
+            Param(db, "p0", workerId), Param(db, "p1", leaseUntil), Param(db, "p2", now)).ToListAsync(ct);
+
+        if (claimed.Count == 0)
+        {
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            return null;
+        }
+
+        var job = await db.TrainingJobs.AsNoTracking().FirstAsync(j => j.Id == claimed[0], ct);
+        db.JobEvents.Add(Event(job.Id, now, JobEventTypes.Status, new { status = "running", attempt = job.Attempts, workerId }));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return job;
+    }
+
+    /// <summary>Renews the lease and reports whether the client asked to cancel; <see cref="LeaseLostException"/> when the claim is gone.</summary>
+    public async Task<HeartbeatResult> HeartbeatAsync(string jobId, string workerId, TimeSpan lease, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var now = Now;
+        var until = now + lease;
+        var changed = await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.LeaseUntil, until).SetProperty(j => j.HeartbeatAt, now), ct);
+        if (changed == 0) throw new LeaseLostException(jobId, workerId);
+        var cancel = await db.TrainingJobs.Where(j => j.Id == jobId).Select(j => j.CancelRequested).FirstAsync(ct);
+        return new HeartbeatResult(cancel);
+    }
+
+    /// <summary>Records the latest numbers; false when the claim is gone.</summary>
+    public async Task<bool> UpdateProgressAsync(string jobId, string workerId, JobProgress p, bool writeEvent = true, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var now = Now;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var changed = await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(j => j.Epoch, p.Epoch)
+                .SetProperty(j => j.TotalEpochs, p.TotalEpochs)
+                .SetProperty(j => j.Step, p.Step)
+                .SetProperty(j => j.TotalSteps, p.TotalSteps)
+                .SetProperty(j => j.TrainLoss, p.TrainLoss)
+                .SetProperty(j => j.ValidPerplexity, p.ValidPerplexity)
+                .SetProperty(j => j.BestValidPerplexity, p.BestValidPerplexity)
+                .SetProperty(j => j.TokensPerSecond, p.TokensPerSecond)
+                .SetProperty(j => j.LearningRate, p.LearningRate)
+                .SetProperty(j => j.RunSeconds, p.RunSeconds), ct);
+        if (changed == 1 && writeEvent)
+        {
+            db.JobEvents.Add(Event(jobId, now, JobEventTypes.Progress, p));
+            await db.SaveChangesAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return changed == 1;
+    }
+
+    /// <summary>Notes where a resumed run starts (also written as a <c>resumed</c> event).</summary>
+    public async Task MarkResumedAsync(string jobId, string workerId, int epoch, long step, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var from = $"epoch {epoch}, step {step}";
+        await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId)
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.ResumedFrom, from), ct);
+        db.JobEvents.Add(Event(jobId, Now, JobEventTypes.Resumed, new { epoch, step }));
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Appends an event; returns its cursor.</summary>
+    public async Task<long> AppendEventAsync(string jobId, string type, object payload, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var e = Event(jobId, Now, type, payload);
+        db.JobEvents.Add(e);
+        await db.SaveChangesAsync(ct);
+        return e.Id;
+    }
+
+    /// <summary>A job's events with a cursor greater than <paramref name="after"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<JobEventRecord>> EventsAfterAsync(string jobId, long after = 0, int limit = 500, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        return await db.JobEvents.AsNoTracking().Where(e => e.JobId == jobId && e.Id > after)
+            .OrderBy(e => e.Id).Take(limit).ToListAsync(ct);
+    }
+
+    /// <summary>Finishes a job with its model version; false when this worker no longer holds it.</summary>
+    public Task<bool> CompleteSucceededAsync(string jobId, string workerId, string modelName, int version, double? testPerplexity, CancellationToken ct = default) =>
+        FinishAsync(jobId, workerId, JobStatus.Succeeded, null, modelName, version, testPerplexity,
+            new { status = "succeeded", model = $"{modelName}@{version}", modelName, version, testPerplexity }, ct);
+
+    /// <summary>Fails a job with a reason meant for clients (a message, never a stack).</summary>
+    public Task<bool> CompleteFailedAsync(string jobId, string workerId, string reason, CancellationToken ct = default) =>
+        FinishAsync(jobId, workerId, JobStatus.Failed, reason, null, null, null, new { status = "failed", reason }, ct);
+
+    /// <summary>Marks a running job cancelled after its worker stopped it.</summary>
+    public Task<bool> CompleteCancelledAsync(string jobId, string workerId, CancellationToken ct = default) =>
+        FinishAsync(jobId, workerId, JobStatus.Cancelled, null, null, null, null, new { status = "cancelled" }, ct);
+
+    private async Task<bool> FinishAsync(string jobId, string workerId, JobStatus status, string? reason,
+        string? modelName, int? version, double? testPpl, object payload, CancellationToken ct)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var now = Now;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var changed = await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(j => j.Status, status)
+                .SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.LeaseUntil, (DateTime?)null)
+                .SetProperty(j => j.FailureReason, reason)
+                .SetProperty(j => j.ProducedModelName, modelName)
+                .SetProperty(j => j.ProducedModelVersion, version)
+                .SetProperty(j => j.TestPerplexity, testPpl), ct);
+        if (changed == 1)
+        {
+            db.JobEvents.Add(Event(jobId, now, JobEventTypes.Status, payload));
+            await db.SaveChangesAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return changed == 1;
+    }
+
+    /// <summary>
+    /// Gives a running job back on graceful shutdown: queued again (its checkpoint stays for the next worker),
+    /// or cancelled when a cancel was requested meanwhile. False when this worker no longer holds it.
+    /// </summary>
+    public async Task<bool> ReleaseAsync(string jobId, string workerId, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var now = Now;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var requeued = await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running && !j.CancelRequested)
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Queued)
+                .SetProperty(j => j.ClaimedBy, (string?)null)
+                .SetProperty(j => j.LeaseUntil, (DateTime?)null), ct);
+        var cancelled = requeued == 1 ? 0 : await db.TrainingJobs
+            .Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running && j.CancelRequested)
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Cancelled)
+                .SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.LeaseUntil, (DateTime?)null), ct);
+        if (requeued == 1)
+            db.JobEvents.Add(Event(jobId, now, JobEventTypes.Status, new { status = "queued", reason = "worker shut down; the job resumes from its checkpoint" }));
+        else if (cancelled == 1)
+            db.JobEvents.Add(Event(jobId, now, JobEventTypes.Status, new { status = "cancelled" }));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return requeued + cancelled == 1;
+    }
+
+    private const string ClaimSet = """
+        UPDATE training_jobs
+        SET status = 'running', claimed_by = @p0, lease_until = @p1, heartbeat_at = @p2,
+            started_at = COALESCE(started_at, @p2), attempts = attempts + 1
+        WHERE id = (SELECT id FROM training_jobs
+                    WHERE (status = 'queued' OR (status = 'running' AND lease_until < @p2)) AND NOT cancel_requested
+                    ORDER BY priority DESC, created_at, id
+                    LIMIT 1
+        """;
+
+    private const string ClaimWhere = """
+          AND (status = 'queued' OR (status = 'running' AND lease_until < @p2))
+        RETURNING id AS "Value"
+        """;
+
+    /// <summary>SQLite: one UPDATE is atomic under the single writer lock (the transaction is BEGIN IMMEDIATE).</summary>
+    private const string ClaimSqlite = ClaimSet + ")\n" + ClaimWhere;
+
+    /// <summary>PostgreSQL: concurrent claimers skip each other's locked rows instead of waiting or colliding.</summary>
+    private const string ClaimPostgres = ClaimSet + " FOR UPDATE SKIP LOCKED)\n" + ClaimWhere;
+
+    private static JobEventRecord Event(string jobId, DateTime time, string type, object payload) => new()
+    {
+        JobId = jobId,
+        Time = time,
+        Type = type,
+        PayloadJson = JsonSerializer.Serialize(payload, payload.GetType(), Json),
+    };
+
+    private static System.Data.Common.DbParameter Param(RnnLmDbContext db, string name, object value)
+    {
+        var cmd = db.Database.GetDbConnection().CreateCommand();
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        return p;
+    }
+}
