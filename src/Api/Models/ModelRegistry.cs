@@ -1,0 +1,362 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using RnnLmService.Api.Errors;
+using RnnLmService.Api.Serving;
+using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage.Database;
+using RnnLmService.Core.Storage.Jobs;
+
+namespace RnnLmService.Api.Models;
+
+/// <summary>
+/// Which model versions exist (read from the store, re-read every <c>RnnLm:Serving:ModelPollInterval</c> so a
+/// version written by a training job or another process becomes addressable without a restart) and which are
+/// loaded in this process. Loading is single-flight per version; unloading waits for the requests in flight
+/// (each request holds a <see cref="ModelLease"/>). The default model is kept loaded.
+/// </summary>
+public sealed class ModelRegistry(
+    ModelVersionStore store,
+    IServedModelLoader loader,
+    IOptions<RnnLmOptions> options,
+    ServingMetrics metrics,
+    ILogger<ModelRegistry> logger) : BackgroundService
+{
+    private static readonly TimeSpan NotReadyRetry = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<string, Lazy<Task<LoadedModel>>> loaded = new();
+    private volatile ModelCatalog catalog = ModelCatalog.Empty;
+
+    /// <summary>The versions and default model as last read from the store.</summary>
+    public ModelCatalog Catalog => catalog;
+
+    /// <summary>Whether a version (<c>name@version</c>) is loaded and ready in this process.</summary>
+    public bool IsLoaded(string key) =>
+        loaded.TryGetValue(key, out var entry) && entry.IsValueCreated && entry.Value.IsCompletedSuccessfully;
+
+    /// <summary>Re-reads versions and the default model from the store.</summary>
+    public async Task<ModelCatalog> RefreshAsync(CancellationToken cancellationToken = default)
+    {
+        var versions = await store.ListAsync(ct: cancellationToken);
+        var defaultModel = await store.GetDefaultModelAsync(cancellationToken);
+        var fresh = new ModelCatalog(versions, defaultModel);
+        catalog = fresh;
+        return fresh;
+    }
+
+    /// <summary>
+    /// The version a client's model string names (null or empty: the default model). Unknown names are looked
+    /// up in the store once more before failing, so a version written a moment ago is found.
+    /// </summary>
+    public async Task<ModelVersionRecord> ResolveAsync(string? model, CancellationToken cancellationToken = default, string field = "model")
+    {
+        if (catalog.Resolve(model, field) is { } known) return known;
+        var fresh = await RefreshAsync(cancellationToken);
+        if (fresh.Resolve(model, field) is { } found) return found;
+        if (fresh.Versions.Count == 0)
+            throw new ModelNotReadyException(options.Value.StarterModel
+                ? "No model is ready yet: the starter model is being trained. Try again shortly."
+                : "No model has been trained yet: upload a dataset and start a training job.", NotReadyRetry, field);
+        if (string.IsNullOrEmpty(model))
+            throw new ModelNotReadyException($"The default model '{fresh.DefaultModel}' does not exist; set another with PUT /api/models/{{model}}/default.", NotReadyRetry, field);
+        throw new NotFoundException($"There is no model '{model}'. GET /api/models lists the models.", field, "model_not_found");
+    }
+
+    /// <summary>Resolves, loads if needed, and holds the version until the lease is disposed.</summary>
+    public async Task<ModelLease> AcquireAsync(string? model, CancellationToken cancellationToken = default, string field = "model")
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var record = await ResolveAsync(model, cancellationToken, field);
+            var entry = await GetOrLoadAsync(record, pin: model?.Contains('@') == true).WaitAsync(cancellationToken);
+            if (entry.TryAcquire())
+                return new ModelLease(record, entry);
+            if (attempt >= 3)
+                throw new ModelNotReadyException($"Model '{model}' is being unloaded; try again.", TimeSpan.FromSeconds(1), field);
+        }
+    }
+
+    /// <summary>Loads a version (POST load); it stays loaded until unloaded.</summary>
+    public async Task<ModelVersionRecord> LoadAsync(string model, CancellationToken cancellationToken = default)
+    {
+        var record = await ResolveAsync(model, cancellationToken);
+        await GetOrLoadAsync(record, pin: true).WaitAsync(cancellationToken);
+        return record;
+    }
+
+    /// <summary>Unloads a version after its requests in flight finish; false when it was not loaded.</summary>
+    public async Task<(ModelVersionRecord Record, bool WasLoaded)> UnloadAsync(string model, CancellationToken cancellationToken = default)
+    {
+        var record = await ResolveAsync(model, cancellationToken);
+        return (record, await UnloadKeyAsync(ModelAddress.Key(record.Name, record.Version)));
+    }
+
+    /// <summary>Deletes one version (<c>name@version</c>) or every version of a name: unloads, removes the records and the files.</summary>
+    public async Task<IReadOnlyList<ModelVersionRecord>> DeleteAsync(string model, CancellationToken cancellationToken = default)
+    {
+        var address = ModelAddress.Parse(model);
+        await RefreshAsync(cancellationToken);
+        var doomed = catalog.Versions.Where(v => v.Name == address.Name && (address.Version is null || v.Version == address.Version)).ToList();
+        if (doomed.Count == 0)
+            throw new NotFoundException($"There is no model '{model}'. GET /api/models lists the models.", "model", "model_not_found");
+        foreach (var record in doomed)
+        {
+            await UnloadKeyAsync(ModelAddress.Key(record.Name, record.Version));
+            await store.DeleteAsync(record.Name, record.Version, cancellationToken);
+            var directory = Path.Combine(options.Value.DataPath, record.ArtifactPath);
+            try
+            {
+                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException e)
+            {
+                logger.LogWarning(e, "Could not delete the files of {Model}@{Version} in {Directory}", record.Name, record.Version, directory);
+            }
+        }
+        await RefreshAsync(cancellationToken);
+        return doomed;
+    }
+
+    /// <summary>Makes <paramref name="model"/> the default model (and, for <c>name@version</c>, what the bare name resolves to).</summary>
+    public async Task<ModelVersionRecord> SetDefaultAsync(string model, CancellationToken cancellationToken = default)
+    {
+        var address = ModelAddress.Parse(model);
+        var record = await ResolveAsync(model, cancellationToken);
+        if (address.Version is not null)
+            await store.PromoteAsync(record.Name, record.Version, cancellationToken);
+        else
+            await store.SetDefaultModelAsync(record.Name, cancellationToken);
+        await RefreshAsync(cancellationToken);
+        _ = GetOrLoadAsync(record, pin: false); // warm it up for readiness; errors surface on first use
+        return record;
+    }
+
+    /// <summary>Keeps the catalog fresh, the default model loaded and superseded versions unloaded.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await PollOnceAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Refreshing the model catalog failed; keeping the previous one");
+            }
+            try
+            {
+                await Task.Delay(options.Value.Serving.ModelPollInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    internal async Task PollOnceAsync(CancellationToken cancellationToken)
+    {
+        var current = await RefreshAsync(cancellationToken);
+        foreach (var (key, entry) in loaded)
+        {
+            if (!entry.IsValueCreated || !entry.Value.IsCompletedSuccessfully) continue;
+            var model = entry.Value.Result;
+            var gone = current.Find(model.Record.Name, model.Record.Version) is null;
+            var superseded = !model.Pinned && current.Resolve(model.Record.Name, "model") is { } now && now.Version != model.Record.Version;
+            if (gone || superseded)
+            {
+                logger.LogInformation("Unloading {Model}: {Reason}", key, gone ? "removed from the store" : "a newer version is addressable");
+                await UnloadKeyAsync(key);
+            }
+        }
+        if (current.Resolve(null, "model") is { } defaultRecord)
+        {
+            try
+            {
+                await GetOrLoadAsync(defaultRecord, pin: false);
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "The default model {Model}@{Version} could not be loaded", defaultRecord.Name, defaultRecord.Version);
+            }
+        }
+    }
+
+    /// <summary>Readiness: the default model resolves and is loaded.</summary>
+    public (bool Ready, string Description) DefaultModelStatus()
+    {
+        var current = catalog;
+        if (current.Resolve(null, "model") is not { } record)
+            return (false, current.Versions.Count == 0 ? "No model version exists yet." : $"The default model '{current.DefaultModel}' does not exist.");
+        var key = ModelAddress.Key(record.Name, record.Version);
+        return IsLoaded(key) ? (true, $"Default model {key} is loaded.") : (false, $"Default model {key} is not loaded yet.");
+    }
+
+    private Task<LoadedModel> GetOrLoadAsync(ModelVersionRecord record, bool pin)
+    {
+        var key = ModelAddress.Key(record.Name, record.Version);
+        Lazy<Task<LoadedModel>>? mine = null;
+        mine = new Lazy<Task<LoadedModel>>(() => LoadCoreAsync(key, record, mine!));
+        var task = loaded.GetOrAdd(key, mine).Value;
+        if (pin) task.ContinueWith(t => t.Result.Pinned = true, TaskContinuationOptions.OnlyOnRanToCompletion);
+        return task;
+
+        async Task<LoadedModel> LoadCoreAsync(string k, ModelVersionRecord r, Lazy<Task<LoadedModel>> self)
+        {
+            try
+            {
+                var directory = Path.Combine(options.Value.DataPath, r.ArtifactPath);
+                logger.LogInformation("Loading model {Model} from {Directory}", k, directory);
+                var model = await loader.LoadAsync(k, directory, CancellationToken.None);
+                metrics.ModelLoaded(+1);
+                return new LoadedModel(r, model) { Pinned = pin };
+            }
+            catch
+            {
+                // A failed load is forgotten so that the next request tries again.
+                loaded.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedModel>>>(k, self));
+                throw;
+            }
+        }
+    }
+
+    private async Task<bool> UnloadKeyAsync(string key)
+    {
+        if (!loaded.TryRemove(key, out var lazy)) return false;
+        LoadedModel model;
+        try
+        {
+            model = await lazy.Value;
+        }
+        catch
+        {
+            return false;
+        }
+        await model.CloseAsync();
+        model.Model.Dispose();
+        metrics.ModelLoaded(-1);
+        logger.LogInformation("Unloaded model {Model}", key);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        foreach (var key in loaded.Keys.ToList())
+            UnloadKeyAsync(key).GetAwaiter().GetResult();
+        base.Dispose();
+    }
+}
+
+/// <summary>Versions as last read from the store, and the default model setting.</summary>
+public sealed class ModelCatalog(IReadOnlyList<ModelVersionRecord> versions, string? defaultModel)
+{
+    /// <summary>No versions, no default.</summary>
+    public static readonly ModelCatalog Empty = new([], null);
+
+    /// <summary>Every version, by name then newest first.</summary>
+    public IReadOnlyList<ModelVersionRecord> Versions { get; } = versions;
+
+    /// <summary>The default-model setting as stored (<c>name</c> or <c>name@version</c>), if any.</summary>
+    public string? DefaultModel { get; } = defaultModel;
+
+    /// <summary>One exact version.</summary>
+    public ModelVersionRecord? Find(string name, int version) => Versions.FirstOrDefault(v => v.Name == name && v.Version == version);
+
+    /// <summary>
+    /// What a client's model string names: <c>name@version</c> exactly; <c>name</c> its promoted version, else
+    /// its newest; null or empty the default model (the setting, else the only name there is).
+    /// </summary>
+    public ModelVersionRecord? Resolve(string? model, string field)
+    {
+        if (string.IsNullOrWhiteSpace(model))
+        {
+            model = DefaultModel;
+            if (string.IsNullOrWhiteSpace(model))
+            {
+                var names = Versions.Select(v => v.Name).Distinct().Take(2).ToList();
+                if (names.Count != 1) return null;
+                model = names[0];
+            }
+        }
+        var address = ModelAddress.Parse(model, field);
+        var candidates = Versions.Where(v => v.Name == address.Name);
+        return address.Version is { } version
+            ? candidates.FirstOrDefault(v => v.Version == version)
+            : candidates.OrderByDescending(v => v.Promoted).ThenByDescending(v => v.Version).FirstOrDefault();
+    }
+}
+
+/// <summary>A loaded version and the count of requests using it.</summary>
+internal sealed class LoadedModel(ModelVersionRecord record, IServedModel model)
+{
+    private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int users;
+    private bool closing;
+
+    public ModelVersionRecord Record { get; } = record;
+    public IServedModel Model { get; } = model;
+
+    /// <summary>Loaded explicitly (POST load, or <c>name@version</c>): not unloaded when a newer version appears.</summary>
+    public bool Pinned { get; set; }
+
+    public bool TryAcquire()
+    {
+        lock (drained)
+        {
+            if (closing) return false;
+            users++;
+            return true;
+        }
+    }
+
+    public void Release()
+    {
+        lock (drained)
+        {
+            if (--users == 0 && closing) drained.TrySetResult();
+        }
+    }
+
+    /// <summary>Refuses new users and completes when the last one is gone.</summary>
+    public Task CloseAsync()
+    {
+        lock (drained)
+        {
+            closing = true;
+            if (users == 0) drained.TrySetResult();
+        }
+        return drained.Task;
+    }
+}
+
+/// <summary>A request's hold on a loaded version; dispose it when the request is done.</summary>
+public sealed class ModelLease : IDisposable
+{
+    private readonly LoadedModel entry;
+    private int disposed;
+
+    internal ModelLease(ModelVersionRecord record, LoadedModel entry)
+    {
+        Record = record;
+        this.entry = entry;
+    }
+
+    /// <summary>The version's store record.</summary>
+    public ModelVersionRecord Record { get; }
+
+    /// <summary>The loaded model.</summary>
+    public IServedModel Model => entry.Model;
+
+    /// <summary><c>name@version</c>.</summary>
+    public string Key => ModelAddress.Key(Record.Name, Record.Version);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0) entry.Release();
+    }
+}
