@@ -1,6 +1,7 @@
 using RnnLmService.Api.Endpoints;
 using RnnLmService.Api.Hosting;
 
+RnnLmService.Core.NativeRuntime.EnsureLoadedOrExit();
 var builder = WebApplication.CreateBuilder(args);
 builder.AddRnnLmLogging();
 builder.Services
