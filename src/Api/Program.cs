@@ -1,3 +1,4 @@
+RnnLmService.Core.NativeRuntime.EnsureLoadedOrExit();
 var builder = WebApplication.CreateBuilder(args);
 var app = builder.Build();
 app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" }));

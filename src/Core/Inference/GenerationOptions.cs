@@ -1,0 +1,36 @@
+namespace RnnLmService.Core.Inference;
+
+/// <summary>How to sample a continuation.</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>Most tokens to produce (1..100000).</summary>
+    public int MaxTokens { get; init; } = 50;
+    /// <summary>Softmax temperature; 0 is greedy. [0, 100].</summary>
+    public double Temperature { get; init; } = 1.0;
+    /// <summary>Sample among the k most probable tokens only; 0 turns it off.</summary>
+    public int TopK { get; init; }
+    /// <summary>Nucleus sampling: the smallest set of tokens with this much probability, in (0, 1].</summary>
+    public double TopP { get; init; } = 1.0;
+    /// <summary>Divides the logits of tokens already seen (prompt and output), ≥ 1; 1 turns it off. [1, 10].</summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
+    /// <summary>Seed of the sampler: the same seed gives the same text.</summary>
+    public long? Seed { get; init; }
+    /// <summary>Strings that end the generation (not included in the text).</summary>
+    public IReadOnlyList<string> Stop { get; init; } = [];
+    /// <summary>End at the end-of-line token.</summary>
+    public bool StopAtEos { get; init; } = true;
+    /// <summary>How many top alternatives to report per token (0..20).</summary>
+    public int LogProbs { get; init; }
+
+    /// <summary>Throws <see cref="InvalidSettingException"/> naming the first field out of range.</summary>
+    public void Validate(int vocabularySize, int maxTokensLimit = 100_000)
+    {
+        InvalidSettingException.Check(MaxTokens >= 1 && MaxTokens <= maxTokensLimit, "maxTokens", $"maxTokens must be between 1 and {maxTokensLimit} (was {MaxTokens}).");
+        InvalidSettingException.Check(!double.IsNaN(Temperature) && Temperature is >= 0 and <= 100, "temperature", $"temperature must be between 0 and 100 (was {Temperature}).");
+        InvalidSettingException.Check(TopK >= 0 && TopK <= vocabularySize, "topK", $"topK must be between 0 (off) and the vocabulary size {vocabularySize} (was {TopK}).");
+        InvalidSettingException.Check(!double.IsNaN(TopP) && TopP > 0 && TopP <= 1, "topP", $"topP must be above 0 and at most 1 (was {TopP}).");
+        InvalidSettingException.Check(!double.IsNaN(RepetitionPenalty) && RepetitionPenalty is >= 1 and <= 10, "repetitionPenalty", $"repetitionPenalty must be between 1 and 10 (was {RepetitionPenalty}).");
+        InvalidSettingException.Check(Stop.Count <= 16 && Stop.All(s => !string.IsNullOrEmpty(s) && s.Length <= 200), "stop", "stop takes at most 16 non-empty strings of at most 200 characters.");
+        InvalidSettingException.Check(LogProbs is >= 0 and <= 20, "logprobs", $"logprobs must be between 0 and 20 (was {LogProbs}).");
+    }
+}

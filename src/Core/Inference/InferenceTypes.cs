@@ -1,0 +1,54 @@
+namespace RnnLmService.Core.Inference;
+
+/// <summary>A next-word question: the words so far, how many answers, and words to price.</summary>
+/// <param name="Context">Text before the next word (may span lines).</param>
+/// <param name="TopK">How many of the most probable next tokens to return (1..vocabulary size).</param>
+/// <param name="Candidates">Optional words whose probability is wanted whatever their rank.</param>
+public sealed record NextWordQuery(string Context, int TopK = 10, IReadOnlyList<string>? Candidates = null);
+
+/// <summary>A token with its probability.</summary>
+/// <param name="Word">The token.</param>
+/// <param name="Probability">p(token | context).</param>
+/// <param name="LogProbability">Natural log of <paramref name="Probability"/>.</param>
+/// <param name="InVocabulary">False for a candidate the vocabulary lacks (priced as &lt;unk&gt;).</param>
+public sealed record WordProbability(string Word, double Probability, double LogProbability, bool InVocabulary = true);
+
+/// <summary>The next-word distribution after a context.</summary>
+/// <param name="Top">The top-k tokens, most probable first.</param>
+/// <param name="Candidates">The asked-for candidates in the order asked.</param>
+/// <param name="Entropy">Entropy of the whole distribution, in nats.</param>
+/// <param name="UnknownWords">Context tokens the vocabulary lacks (read as &lt;unk&gt;).</param>
+/// <param name="ContextTokens">Tokens the context was read as.</param>
+public sealed record NextWordResult(
+    IReadOnlyList<WordProbability> Top, IReadOnlyList<WordProbability> Candidates, double Entropy,
+    IReadOnlyList<string> UnknownWords, int ContextTokens);
+
+/// <summary>One token of a scored text.</summary>
+/// <param name="Token">The token (as the vocabulary spells it; unknown words appear as themselves).</param>
+/// <param name="LogProbability">log p(token | tokens before it).</param>
+/// <param name="Known">False when the token is not in the vocabulary and was priced as &lt;unk&gt;.</param>
+public sealed record TokenScore(string Token, double LogProbability, bool Known);
+
+/// <summary>The score of a text.</summary>
+/// <param name="Tokens">Per-token log-probabilities.</param>
+/// <param name="TotalLogProbability">Sum of the token log-probabilities.</param>
+/// <param name="Perplexity">exp(−mean log-probability).</param>
+public sealed record ScoreResult(IReadOnlyList<TokenScore> Tokens, double TotalLogProbability, double Perplexity);
+
+/// <summary>Why a generation ended.</summary>
+public enum FinishReason
+{
+    /// <summary>It produced maxTokens tokens.</summary>
+    Length,
+    /// <summary>It produced a stop string (not included in the text).</summary>
+    Stop,
+    /// <summary>The model produced the end-of-line token.</summary>
+    Eos,
+}
+
+/// <summary>One generated token.</summary>
+/// <param name="Token">The token.</param>
+/// <param name="Text">The text this token adds to the output (may be empty while a stop string is being matched).</param>
+/// <param name="LogProbability">Its log-probability under the model (before temperature and filtering).</param>
+/// <param name="TopAlternatives">The most probable tokens at this step, when asked for.</param>
+public sealed record GeneratedToken(string Token, string Text, double LogProbability, IReadOnlyList<WordProbability> TopAlternatives);

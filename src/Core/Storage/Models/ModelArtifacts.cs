@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using RnnLmService.Core.Modeling;
+using RnnLmService.Core.Text;
+using RnnLmService.Core.Training;
+
+namespace RnnLmService.Core.Storage.Models;
+
+/// <summary>
+/// Writes and reads a model version directory: <c>model.json</c>, the vocabulary and the weights.
+/// Written under a temporary name and renamed into place, so readers never see half a model.
+/// </summary>
+public static class ModelArtifacts
+{
+    /// <summary>The manifest file name.</summary>
+    public const string ManifestFile = "model.json";
+
+    /// <summary>Writes the result of a training run as a model version at <paramref name="directory"/> (which must not exist).</summary>
+    public static ModelManifest Save(string directory, string name, int version, TrainingResult result, string? datasetHash = null)
+    {
+        var manifest = new ModelManifest
+        {
+            Name = name,
+            Version = version,
+            Architecture = result.Model.Options,
+            VocabularySize = result.Vocabulary.Count,
+            Tokenizer = result.Tokenizer.Options,
+            Training = result.Spec.Training,
+            DatasetHash = datasetHash,
+            Metrics = result.Metrics,
+        };
+        return Save(directory, manifest, result.Model, result.Vocabulary);
+    }
+
+    /// <summary>Writes a model, its vocabulary and manifest atomically at <paramref name="directory"/>.</summary>
+    public static ModelManifest Save(string directory, ModelManifest manifest, RnnLanguageModel model, Vocabulary vocabulary)
+    {
+        var full = Path.GetFullPath(directory);
+        if (Directory.Exists(full)) throw new IOException($"model directory '{full}' already exists");
+        var parent = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(parent);
+        var tmp = Path.Combine(parent, $".tmp-{Path.GetFileName(full)}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            var weights = Path.Combine(tmp, manifest.WeightsFile);
+            model.save(weights);
+            vocabulary.Save(Path.Combine(tmp, manifest.VocabularyFile));
+            manifest = manifest with { VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights) };
+            var json = Path.Combine(tmp, ManifestFile);
+            File.WriteAllText(json, JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions));
+            Directory.Move(tmp, full);
+            return manifest;
+        }
+        catch
+        {
+            try { Directory.Delete(tmp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Reads and checks <c>model.json</c>; throws <see cref="ModelFormatException"/> saying what is wrong.</summary>
+    public static ModelManifest ReadManifest(string directory)
+    {
+        var path = Path.Combine(directory, ManifestFile);
+        if (!File.Exists(path)) throw new ModelFormatException(path, "the model directory has no model.json");
+        ModelManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), ModelManifest.JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException(path, $"model.json is not a valid model manifest: {e.Message}");
+        }
+        if (manifest is null) throw new ModelFormatException(path, "model.json is empty");
+        if (manifest.FormatVersion != ModelManifest.CurrentFormatVersion)
+            throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} is not supported (this build reads version {ModelManifest.CurrentFormatVersion})");
+        return manifest;
+    }
+
+    /// <summary>Loads a model version: manifest, vocabulary and weights, checking hashes and shapes.</summary>
+    public static (ModelManifest Manifest, RnnLanguageModel Model, Vocabulary Vocabulary) Load(string directory)
+    {
+        var manifest = ReadManifest(directory);
+        var vocabulary = Vocabulary.Load(Path.Combine(directory, manifest.VocabularyFile));
+        if (vocabulary.Count != manifest.VocabularySize)
+            throw new ModelFormatException(Path.Combine(directory, manifest.VocabularyFile),
+                $"the vocabulary has {vocabulary.Count} tokens but model.json says {manifest.VocabularySize}");
+
+        var weights = Path.Combine(directory, manifest.WeightsFile);
+        if (!File.Exists(weights)) throw new ModelFormatException(weights, "the weights file is missing");
+        if (manifest.WeightsSha256 is { } expected && !string.Equals(Sha256(weights), expected, StringComparison.OrdinalIgnoreCase))
+            throw new ModelFormatException(weights, "the weights file does not match the hash in model.json (truncated or replaced)");
+
+        RnnLanguageModel? model = null;
+        try
+        {
+            model = new RnnLanguageModel(manifest.VocabularySize, manifest.Architecture);
+            model.load(weights, strict: true);
+            model.eval();
+            return (manifest, model, vocabulary);
+        }
+        catch (Exception e) when (e is not ModelFormatException and not OutOfMemoryException)
+        {
+            model?.Dispose();
+            throw new ModelFormatException(weights, $"the weights do not fit the architecture in model.json: {e.Message}");
+        }
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

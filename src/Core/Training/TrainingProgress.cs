@@ -1,0 +1,59 @@
+namespace RnnLmService.Core.Training;
+
+/// <summary>What a progress report is about.</summary>
+public enum ProgressKind
+{
+    /// <summary>A training step (every <see cref="TrainingRunContext.ReportEverySteps"/> steps).</summary>
+    Step,
+    /// <summary>The end of an epoch, after validation.</summary>
+    Epoch,
+}
+
+/// <summary>A progress report from the trainer.</summary>
+/// <param name="Kind">Step or epoch end.</param>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Step">1-based step within the epoch.</param>
+/// <param name="StepsPerEpoch">Steps in one epoch.</param>
+/// <param name="GlobalStep">Steps since the run began (including those before a resume).</param>
+/// <param name="TotalSteps">Steps of the whole run if it does not stop early.</param>
+/// <param name="Loss">Mean training loss (nats/token) since the previous report; for Epoch the epoch's mean.</param>
+/// <param name="LearningRate">Current learning rate.</param>
+/// <param name="TokensPerSecond">Training throughput since the previous report.</param>
+/// <param name="ValidPerplexity">Validation perplexity (epoch reports only).</param>
+/// <param name="BestValidPerplexity">Best validation perplexity so far, if any.</param>
+public sealed record TrainingProgress(
+    ProgressKind Kind, int Epoch, int Step, int StepsPerEpoch, long GlobalStep, long TotalSteps,
+    double Loss, double LearningRate, double TokensPerSecond, double? ValidPerplexity, double? BestValidPerplexity);
+
+/// <summary>Where a run resumed from.</summary>
+/// <param name="Epoch">1-based epoch the run continues in.</param>
+/// <param name="Step">Steps of that epoch already done.</param>
+/// <param name="GlobalStep">Steps done in all.</param>
+public sealed record ResumeInfo(int Epoch, int Step, long GlobalStep);
+
+/// <summary>What the run measured.</summary>
+public sealed record TrainingMetrics
+{
+    /// <summary>Best validation perplexity (the kept model's).</summary>
+    public double BestValidPerplexity { get; init; }
+    /// <summary>Test perplexity of the kept model.</summary>
+    public double TestPerplexity { get; init; }
+    /// <summary>Epochs run.</summary>
+    public int Epochs { get; init; }
+    /// <summary>Training steps run.</summary>
+    public long Steps { get; init; }
+    /// <summary>True when early stopping ended the run.</summary>
+    public bool StoppedEarly { get; init; }
+    /// <summary>Tokens in the train / valid / test splits.</summary>
+    public long TrainTokens { get; init; }
+    /// <summary>Tokens in the validation split.</summary>
+    public long ValidTokens { get; init; }
+    /// <summary>Tokens in the test split.</summary>
+    public long TestTokens { get; init; }
+    /// <summary>Vocabulary size including specials.</summary>
+    public int VocabularySize { get; init; }
+    /// <summary>Validation perplexity after each epoch.</summary>
+    public IReadOnlyList<double> ValidPerplexityHistory { get; init; } = [];
+    /// <summary>Mean training tokens per second over the run.</summary>
+    public double TokensPerSecond { get; init; }
+}

@@ -1,0 +1,102 @@
+using RnnLmService.Core.Modeling;
+using RnnLmService.Core.Training;
+using TorchSharp;
+
+namespace RnnLmService.Core.Tests.Engine;
+
+[Collection(SerialTorchCollection.Name)]
+public sealed class ResumeTests
+{
+    // Dropout (RNG), Adam (optimizer moments), annealing (lr schedule) and a plateau counter all matter here:
+    // a resume that dropped any of them would drift from the uninterrupted run.
+    private static TrainingSpec Spec() => TinyCorpora.SmallSpec(CellType.Lstm, epochs: 3, dropout: 0.3) with
+    {
+        Training = TinyCorpora.SmallSpec().Training with { Epochs = 3, AnnealFactor = 2, Patience = 0, LearningRate = 0.03 },
+    };
+
+    [Theory]
+    [InlineData(false)] // in the middle of the second epoch
+    [InlineData(true)]  // exactly at the end of the first epoch
+    public void A_run_stopped_and_resumed_matches_an_uninterrupted_run(bool atEpochEnd)
+    {
+        var splits = TinyCorpora.CycleSplits();
+        using var dirA = new TempDir();
+        using var dirB = new TempDir();
+
+        var lossesA = new List<(long Step, double Loss)>();
+        using var full = TinyCorpora.Train(Spec(), splits, dirA.Path, p => { if (p.Kind == ProgressKind.Step) lossesA.Add((p.GlobalStep, p.Loss)); }, reportEvery: 1);
+        var perEpoch = (int)(full.Metrics.Steps / 3);
+        Assert.True(perEpoch >= 8, $"{perEpoch} steps per epoch");
+        var stopAfter = atEpochEnd ? perEpoch : perEpoch + perEpoch / 2 + 1;
+
+        var lossesB = new List<(long Step, double Loss)>();
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => TinyCorpora.Train(Spec(), splits, dirB.Path, p =>
+        {
+            if (p.Kind != ProgressKind.Step) return;
+            lossesB.Add((p.GlobalStep, p.Loss));
+            if (p.GlobalStep == stopAfter) cts.Cancel();
+        }, cts.Token, reportEvery: 1));
+        Assert.Equal(stopAfter, lossesB.Count);
+
+        ResumeInfo? resumed = null;
+        using var rest = new Trainer(Spec()).Run(splits, new TrainingRunContext
+        {
+            CheckpointDirectory = dirB.Path, TorchThreads = 1, ReportEverySteps = 1,
+            Resumed = r => resumed = r,
+            Progress = p => { if (p.Kind == ProgressKind.Step) lossesB.Add((p.GlobalStep, p.Loss)); },
+        });
+
+        Assert.NotNull(resumed);
+        Assert.Equal(stopAfter, resumed.GlobalStep);
+        Assert.Equal(stopAfter / perEpoch + 1, resumed.Epoch);
+        Assert.Equal(stopAfter % perEpoch, resumed.Step);
+        Assert.Equal(lossesA.Select(l => l.Step), lossesB.Select(l => l.Step));
+        for (var i = 0; i < lossesA.Count; i++)
+            Assert.True(Math.Abs(lossesA[i].Loss - lossesB[i].Loss) < 1e-4, $"step {lossesA[i].Step}: {lossesA[i].Loss} vs {lossesB[i].Loss}");
+
+        Assert.Equal(full.Metrics.ValidPerplexityHistory.Count, rest.Metrics.ValidPerplexityHistory.Count);
+        for (var i = 0; i < full.Metrics.ValidPerplexityHistory.Count; i++)
+            Assert.Equal(full.Metrics.ValidPerplexityHistory[i], rest.Metrics.ValidPerplexityHistory[i], 3);
+        AssertSameWeights(full.Model, rest.Model, 1e-4);
+    }
+
+    [Fact]
+    public void The_same_seed_gives_identical_weights_and_another_seed_does_not()
+    {
+        var splits = TinyCorpora.CycleSplits();
+        var spec = TinyCorpora.SmallSpec(epochs: 1, dropout: 0.2);
+        using var a = TinyCorpora.Train(spec, splits);
+        using var b = TinyCorpora.Train(spec, splits);
+        using var c = TinyCorpora.Train(spec with { Training = spec.Training with { Seed = 43 } }, splits);
+        AssertSameWeights(a.Model, b.Model, 0);
+        var differs = a.Model.state_dict().Any(kv => !kv.Value.allclose(c.Model.state_dict()[kv.Key]));
+        Assert.True(differs);
+    }
+
+    [Fact]
+    public void Cancellation_stops_within_one_batch()
+    {
+        using var cts = new CancellationTokenSource();
+        var steps = 0;
+        Assert.ThrowsAny<OperationCanceledException>(() => TinyCorpora.Train(TinyCorpora.SmallSpec(), TinyCorpora.CycleSplits(), progress: p =>
+        {
+            if (p.Kind != ProgressKind.Step) return;
+            steps++;
+            if (steps == 3) cts.Cancel();
+        }, cancellation: cts.Token, reportEvery: 1));
+        Assert.Equal(3, steps);
+    }
+
+    private static void AssertSameWeights(RnnLanguageModel x, RnnLanguageModel y, double tolerance)
+    {
+        var sx = x.state_dict();
+        var sy = y.state_dict();
+        Assert.Equal(sx.Keys.Order(), sy.Keys.Order());
+        foreach (var (key, value) in sx)
+        {
+            var diff = (value - sy[key]).abs().max().item<float>();
+            Assert.True(diff <= tolerance, $"{key} differs by {diff}");
+        }
+    }
+}
