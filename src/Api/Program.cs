@@ -1,5 +1,7 @@
 using RnnLmService.Api.Endpoints;
 using RnnLmService.Api.Hosting;
+using RnnLmService.Core.Storage.Database;
+using RnnLmService.Worker;
 
 RnnLmService.Core.NativeRuntime.EnsureLoadedOrExit();
 var builder = WebApplication.CreateBuilder(args);
@@ -8,14 +10,18 @@ builder.Services
     .AddRnnLmOptions(builder.Configuration)
     .AddRnnLmErrorHandling()
     .AddRnnLmSwagger()
-    .AddRnnLmOperations();
-// TODO(store): .AddTrainingServices(builder.Configuration) once the store branch is merged.
+    .AddRnnLmOperations()
+    .AddTrainingServices(builder.Configuration)
+    .AddModelServing();
 
 var app = builder.Build();
-// TODO(store): await app.Services.MigrateStoreAsync();
+await app.Services.MigrateStoreAsync();
 app.UseRnnLmPipeline();
 app.MapOperationsApi();
-// TODO(store): app.MapDatasetsApi(); app.MapTrainingJobsApi();
+app.MapModelsApi();
+app.MapInferenceApi();
+app.MapOpenAiApi();
+// TODO(store): app.MapDatasetsApi(); app.MapTrainingJobsApi(); once they land on the store branch.
 app.Run();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

@@ -87,7 +87,7 @@ public sealed class GenerateRequest
     /// <example>20</example>
     public int MaxTokens { get; init; } = 50;
 
-    /// <summary>Sampling temperature, 0 or more (0: always the most likely token).</summary>
+    /// <summary>Sampling temperature, 0 (always the most likely token) to 100.</summary>
     /// <example>0.8</example>
     public double Temperature { get; init; } = 1.0;
 
@@ -99,7 +99,7 @@ public sealed class GenerateRequest
     /// <example>0.95</example>
     public double TopP { get; init; } = 1.0;
 
-    /// <summary>Divides the logits of tokens already generated (above 1 discourages repetition); greater than 0.</summary>
+    /// <summary>Divides the logits of tokens already seen (above 1 discourages repetition), 1 (off) to 10.</summary>
     /// <example>1.1</example>
     public double RepetitionPenalty { get; init; } = 1.0;
 

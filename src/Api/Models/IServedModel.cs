@@ -1,11 +1,43 @@
+using RnnLmService.Core.Inference;
+using RnnLmService.Core.Storage.Models;
+
+using RnnLmService.Api.Serving;
+
 namespace RnnLmService.Api.Models;
 
-/// <summary>A loaded model version with its inference scheduler. Disposing it stops the scheduler and frees the weights.</summary>
+/// <summary>
+/// A loaded model version behind its inference scheduler: every call is queued, batched with compatible
+/// calls and run on the model's own thread. Disposing it stops the scheduler and frees the weights.
+/// </summary>
 public interface IServedModel : IDisposable
 {
     /// <summary><c>name@version</c>.</summary>
     string Key { get; }
+
+    /// <summary>The model's manifest (architecture, tokenizer, metrics).</summary>
+    ModelManifest Manifest { get; }
+
+    /// <summary>Tokens the model knows, specials included.</summary>
+    int VocabularySize { get; }
+
+    /// <summary>Requests waiting in this model's queue.</summary>
+    int QueueDepth { get; }
+
+    /// <summary>The next-word distribution (batched with concurrent calls).</summary>
+    Task<NextWordResult> NextWordAsync(NextWordQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Per-token log-probabilities of a text (batched with concurrent calls).</summary>
+    Task<ScoreResult> ScoreAsync(string text, CancellationToken cancellationToken);
+
+    /// <summary>The tokens a text is read as.</summary>
+    Task<IReadOnlyList<string>> TokenizeAsync(string text, CancellationToken cancellationToken);
+
+    /// <summary>Starts a generation; it is stepped together with the model's other live generations.</summary>
+    StreamHandle<GenerationStep> StartGeneration(string prompt, GenerationOptions options);
 }
+
+/// <summary>One step of a generation: the token produced (null if none) and, on the last step, why it ended.</summary>
+public sealed record GenerationStep(GeneratedToken? Token, FinishReason? Finish);
 
 /// <summary>Loads a model version's directory into an <see cref="IServedModel"/>.</summary>
 public interface IServedModelLoader

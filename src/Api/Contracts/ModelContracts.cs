@@ -1,0 +1,81 @@
+using System.Text.Json;
+
+namespace RnnLmService.Api.Contracts;
+
+/// <summary>Every model name in the store.</summary>
+public sealed class ModelListResponse
+{
+    /// <summary>The default model setting (<c>name</c> or <c>name@version</c>), used when a request names no model.</summary>
+    /// <example>starter</example>
+    public string? DefaultModel { get; init; }
+
+    /// <summary>The models, by name.</summary>
+    public required IReadOnlyList<ModelInfo> Models { get; init; }
+}
+
+/// <summary>A model name and its versions.</summary>
+public sealed class ModelInfo
+{
+    /// <summary>The model's name.</summary>
+    /// <example>starter</example>
+    public required string Name { get; init; }
+
+    /// <summary>The version the bare name resolves to: the promoted one, else the newest.</summary>
+    /// <example>2</example>
+    public int ResolvesTo { get; init; }
+
+    /// <summary>Whether this is the default model.</summary>
+    /// <example>true</example>
+    public bool IsDefault { get; init; }
+
+    /// <summary>Its versions, newest first.</summary>
+    public required IReadOnlyList<ModelVersionInfo> Versions { get; init; }
+}
+
+/// <summary>One trained version of a model.</summary>
+public sealed class ModelVersionInfo
+{
+    /// <summary>The address of this version, <c>name@version</c>.</summary>
+    /// <example>starter@2</example>
+    public required string Id { get; init; }
+
+    /// <summary>The model's name.</summary>
+    /// <example>starter</example>
+    public required string Name { get; init; }
+
+    /// <summary>The version number (from 1, per name).</summary>
+    /// <example>2</example>
+    public int Version { get; init; }
+
+    /// <summary>When the version was stored (UTC).</summary>
+    /// <example>2026-11-28T00:40:00Z</example>
+    public DateTime CreatedAt { get; init; }
+
+    /// <summary>Whether the bare name resolves to this version because it was promoted.</summary>
+    /// <example>true</example>
+    public bool Promoted { get; init; }
+
+    /// <summary>Whether this process has it loaded.</summary>
+    /// <example>true</example>
+    public bool Loaded { get; init; }
+
+    /// <summary>The training job that produced it, if any.</summary>
+    /// <example>job_01jdxk3m</example>
+    public string? JobId { get; init; }
+
+    /// <summary>Training metrics recorded with the version (perplexities, epochs, time).</summary>
+    /// <example>{"validPerplexity": 112.4, "testPerplexity": 118.9}</example>
+    public JsonElement? Metrics { get; init; }
+}
+
+/// <summary>The outcome of setting the default model.</summary>
+public sealed class DefaultModelResponse
+{
+    /// <summary>The new default model setting.</summary>
+    /// <example>starter</example>
+    public required string DefaultModel { get; init; }
+
+    /// <summary>The version it resolves to now.</summary>
+    /// <example>starter@2</example>
+    public required string ResolvesTo { get; init; }
+}
