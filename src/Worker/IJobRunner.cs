@@ -14,17 +14,22 @@ public interface IJobRunner
     JobOutcome Run(JobRunContext context);
 }
 
-/// <summary>Latest numbers of a running job, reported by the runner (any thread).</summary>
+/// <summary>Latest numbers of a running job, reported by the runner on its thread.</summary>
+/// <remarks>
+/// Epoch is 1-based; Step counts the steps done in this epoch, GlobalStep those of the whole run (including before a
+/// resume). EpochEnded marks an end-of-epoch report (after validation), which is always written as an event.
+/// </remarks>
 public sealed record RunProgress(
-    int Epoch, int TotalEpochs, long Step, long StepsPerEpoch,
+    int Epoch, int TotalEpochs, long Step, long StepsPerEpoch, long GlobalStep, long TotalSteps,
     double? TrainLoss, double? LearningRate, double? TokensPerSecond,
     double? ValidPerplexity, double? BestValidPerplexity, bool EpochEnded = false);
 
-/// <summary>What a successful run produced.</summary>
-/// <param name="StagedModelDirectory">A complete model directory the worker moves to <c>models/{name}/{version}</c>.</param>
+/// <summary>What a successful run produced; the worker disposes it after saving.</summary>
 /// <param name="TestPerplexity">Perplexity on the test split.</param>
 /// <param name="MetricsJson">Metrics recorded with the version.</param>
-public sealed record JobOutcome(string StagedModelDirectory, double? TestPerplexity, string MetricsJson);
+/// <param name="Save">Writes the model version atomically to the directory (which must not exist) as the given version number.</param>
+/// <param name="Resources">Released once the model is saved (the trained weights).</param>
+public sealed record JobOutcome(double? TestPerplexity, string MetricsJson, Action<string, int> Save, IDisposable? Resources = null);
 
 /// <summary>Everything a runner needs; the worker owns the store, the lease and the events.</summary>
 public sealed class JobRunContext
@@ -37,16 +42,16 @@ public sealed class JobRunContext
     public required string TestPath { get; init; }
     /// <summary><c>{DataDirectory}/checkpoints/{jobId}</c>, existing; holds the resumable state.</summary>
     public required string CheckpointDirectory { get; init; }
-    /// <summary>An empty directory path (not yet created) the finished model is written to.</summary>
-    public required string StagingDirectory { get; init; }
     /// <summary>Stops training: a client cancel, a lost lease or the worker shutting down.</summary>
     public required CancellationToken Cancellation { get; init; }
     /// <summary>True when a checkpoint is due (the interval passed, or the worker is shutting down).</summary>
     public required Func<bool> Checkpoint { get; init; }
     public required Action<RunProgress> Progress { get; init; }
-    /// <summary>Call when training resumed from a checkpoint, with where it resumed.</summary>
+    /// <summary>Call when training resumed from a checkpoint: the 1-based epoch it continues in and the steps of it already done.</summary>
     public required Action<int, long> Resumed { get; init; }
     /// <summary>Call after each checkpoint is written, with its epoch and step.</summary>
     public required Action<int, long> Checkpointed { get; init; }
+    /// <summary>LibTorch intra-op threads for the training thread (<c>RnnLm:Worker:TorchThreads</c>; 0 leaves LibTorch's default).</summary>
+    public int TorchThreads { get; init; }
     public required ILogger Logger { get; init; }
 }

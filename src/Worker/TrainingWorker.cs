@@ -140,7 +140,7 @@ public sealed class TrainingWorker(
             shutdownAt = DateTime.UtcNow;
         });
 
-        string checkpointDir, stagingDir;
+        string checkpointDir;
         DatasetRecord? dataset;
         try
         {
@@ -151,9 +151,7 @@ public sealed class TrainingWorker(
                 return;
             }
             checkpointDir = Path.Combine(_options.DataPath, "checkpoints", job.Id);
-            stagingDir = Path.Combine(_options.DataPath, "models", ".staging", $"{job.Id}-{Guid.NewGuid().ToString("N")[..8]}");
             Directory.CreateDirectory(checkpointDir);
-            Directory.CreateDirectory(Path.GetDirectoryName(stagingDir)!);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -169,7 +167,7 @@ public sealed class TrainingWorker(
             ValidPath = datasets.SplitPath(dataset, "valid"),
             TestPath = datasets.SplitPath(dataset, "test"),
             CheckpointDirectory = checkpointDir,
-            StagingDirectory = stagingDir,
+            TorchThreads = w.TorchThreads,
             Cancellation = stop.Token,
             Checkpoint = () => shutdownAt is not null || lastCheckpoint.Elapsed >= w.CheckpointInterval,
             Progress = p =>
@@ -258,19 +256,16 @@ public sealed class TrainingWorker(
             // A cancelled job leaves no half model: the checkpoint and staging go too.
             await _retry.ExecuteAsync(async ct => await jobs.CompleteCancelledAsync(job.Id, WorkerId, ct), CancellationToken.None);
             TryDelete(checkpointDir);
-            TryDelete(stagingDir);
             logger.LogInformation("Job {JobId} cancelled", job.Id);
         }
         else if (reason == StopReason.Shutdown && (error is OperationCanceledException || error is null))
         {
             await _retry.ExecuteAsync(async ct => await jobs.ReleaseAsync(job.Id, WorkerId, ct), CancellationToken.None);
-            TryDelete(stagingDir);
             logger.LogInformation("Job {JobId} released on shutdown ({Checkpoint}); another worker resumes it", job.Id,
                 checkpointedAfterShutdown ? "checkpoint written" : "from its last checkpoint");
         }
         else
         {
-            TryDelete(stagingDir);
             logger.LogWarning(error, "Job {JobId} failed", job.Id);
             await FailAsync(job, Describe(error!));
         }
@@ -301,9 +296,7 @@ public sealed class TrainingWorker(
 
         async Task WriteProgressAsync(RunProgress p, bool withEvent)
         {
-            var total = p.StepsPerEpoch * p.TotalEpochs;
-            var global = p.StepsPerEpoch * Math.Max(0, p.Epoch - 1) + p.Step;
-            var progress = new JobProgress(p.Epoch, p.TotalEpochs, global, total, p.TrainLoss, p.ValidPerplexity,
+            var progress = new JobProgress(p.Epoch, p.TotalEpochs, p.GlobalStep, p.TotalSteps, p.TrainLoss, p.ValidPerplexity,
                 p.BestValidPerplexity, p.TokensPerSecond, p.LearningRate, baseSeconds + clock.Elapsed.TotalSeconds);
             if (!await jobs.UpdateProgressAsync(job.Id, WorkerId, progress, withEvent, CancellationToken.None))
                 throw new LeaseLostException(job.Id, WorkerId);
@@ -312,10 +305,11 @@ public sealed class TrainingWorker(
 
     private async Task SucceedAsync(TrainingJobRecord job, JobOutcome outcome, string checkpointDir)
     {
+        using var resources = outcome.Resources;
         try
         {
             var version = await _retry.ExecuteAsync(async ct => await versions.RegisterAsync(job.ModelName, outcome.MetricsJson, job.Id, job.Promote,
-                v => PlaceModel(job.ModelName, v, outcome.StagedModelDirectory), ct), CancellationToken.None);
+                v => PlaceModel(job.ModelName, v, outcome), ct), CancellationToken.None);
             if (!await _retry.ExecuteAsync(async ct => await jobs.CompleteSucceededAsync(job.Id, WorkerId, job.ModelName, version.Version, outcome.TestPerplexity, ct), CancellationToken.None))
                 logger.LogWarning("Job {JobId} produced {Model}@{Version} but its lease had passed to another worker", job.Id, job.ModelName, version.Version);
             TryDelete(checkpointDir);
@@ -323,20 +317,18 @@ public sealed class TrainingWorker(
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            TryDelete(outcome.StagedModelDirectory);
             await FailAsync(job, $"Cannot store the trained model under {_options.DataPath}: {e.Message}");
         }
     }
 
-    /// <summary>Moves the staged model to <c>models/{name}/{version}</c> (an atomic rename); returns the relative path.</summary>
-    private string PlaceModel(string name, int version, string staged)
+    /// <summary>Writes the model to <c>models/{name}/{version}</c> (the engine writes a temporary directory and renames it); returns the relative path.</summary>
+    private string PlaceModel(string name, int version, JobOutcome outcome)
     {
         var relative = Path.Combine("models", name, version.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var target = Path.Combine(_options.DataPath, relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        // The store row for this version is ours: a directory already there is a leftover of a crash before commit.
+        // The store row for this version is ours (not yet committed): a directory already there is a leftover of a crash before commit.
         if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
-        Directory.Move(staged, target);
+        outcome.Save(target, version);
         return relative;
     }
 
