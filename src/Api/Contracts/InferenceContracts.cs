@@ -115,6 +115,10 @@ public sealed class GenerateRequest
     /// <example>1</example>
     public int N { get; init; } = 1;
 
+    /// <summary>Keep generating past the end-of-line token (only maxTokens and stop strings end the text).</summary>
+    /// <example>false</example>
+    public bool IgnoreEos { get; init; }
+
     /// <summary>Stream tokens as Server-Sent Events (also when the request sends <c>Accept: text/event-stream</c>).</summary>
     /// <example>false</example>
     public bool Stream { get; init; }

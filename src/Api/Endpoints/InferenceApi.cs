@@ -116,6 +116,7 @@ public static class InferenceApi
                 RepetitionPenalty = request.RepetitionPenalty,
                 Seed = request.Seed is { } seed ? seed + i : null,
                 Stop = stop,
+                StopAtEos = !request.IgnoreEos,
             }).ToList();
             foreach (var run in runs) run.Validate(lease.Model.VocabularySize, serving.MaxNewTokens);
 

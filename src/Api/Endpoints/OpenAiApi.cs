@@ -137,7 +137,7 @@ public static class OpenAiApi
                         Index = p * n + i,
                         Text = (echo ? prompts[p] : "") + results[i].Text,
                         Logprobs = logprobs is null ? null : Merge(echo ? echoed.Logprobs : null, results[i].Logprobs()),
-                        FinishReason = results[i].FinishReason,
+                        FinishReason = results[i].FinishReason ?? "length",
                     });
                 }
             }
@@ -233,6 +233,12 @@ public static class OpenAiApi
             if (step.Finish is { } f) FinishReason ??= f == Core.Inference.FinishReason.Length ? "length" : "stop";
         }
 
+        /// <summary>An alternative spelled like the chosen token's text (same leading space), so keys compare with <c>tokens</c>.</summary>
+        private static string Spaced(Core.Inference.GeneratedToken chosen, string word) =>
+            chosen.Text.Length > chosen.Token.Length && chosen.Text.EndsWith(chosen.Token, StringComparison.Ordinal)
+                ? chosen.Text[..^chosen.Token.Length] + word
+                : word;
+
         public CompletionLogprobs Logprobs()
         {
             var offsets = new List<int>();
@@ -247,7 +253,7 @@ public static class OpenAiApi
                 Tokens = Tokens.Select(t => t.Text).ToList(),
                 TokenLogprobs = Tokens.Select(t => (double?)t.LogProbability).ToList(),
                 TopLogprobs = Tokens.Select(t => (IReadOnlyDictionary<string, double>?)t.TopAlternatives
-                    .GroupBy(a => a.Word).ToDictionary(g => g.Key, g => g.First().LogProbability)).ToList(),
+                    .GroupBy(a => Spaced(t, a.Word)).ToDictionary(g => g.Key, g => g.First().LogProbability)).ToList(),
                 TextOffset = offsets,
             };
         }

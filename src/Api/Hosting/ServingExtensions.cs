@@ -17,6 +17,7 @@ public static class ServingExtensions
         services.AddSingleton<IServedModelLoader, ServedModelLoader>();
         services.AddSingleton<ModelRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<ModelRegistry>());
+        services.AddHostedService<StarterModelSeeder>();
         services.AddHealthChecks()
             .AddDbContextCheck<RnnLmDbContext>("store", tags: ["ready"])
             .AddCheck<DefaultModelHealthCheck>("default-model", tags: ["ready"]);

@@ -23,6 +23,9 @@ public interface IServedModel : IDisposable
     /// <summary>Requests waiting in this model's queue.</summary>
     int QueueDepth { get; }
 
+    /// <summary>Generations being stepped right now.</summary>
+    int LiveStreams { get; }
+
     /// <summary>The next-word distribution (batched with concurrent calls).</summary>
     Task<NextWordResult> NextWordAsync(NextWordQuery query, CancellationToken cancellationToken);
 

@@ -30,6 +30,7 @@ public sealed class InferenceScheduler : IDisposable
     private readonly Channel<WorkItem> queue;
     private readonly Thread thread;
     private int queued;
+    private int liveStreams;
 
     /// <param name="name">The model key, used for the thread name and metric labels.</param>
     /// <param name="settings">Batching and queue limits.</param>
@@ -54,6 +55,9 @@ public sealed class InferenceScheduler : IDisposable
 
     /// <summary>Items waiting in the queue.</summary>
     public int QueueDepth => Volatile.Read(ref queued);
+
+    /// <summary>Streams being stepped right now.</summary>
+    public int LiveStreams => Volatile.Read(ref liveStreams);
 
     /// <summary>Queues one input of a batched operation; the task completes when its batch has run.</summary>
     public Task<TOut> RunAsync<TIn, TOut>(BatchOperation<TIn, TOut> operation, TIn input, CancellationToken cancellationToken = default)
@@ -154,7 +158,9 @@ public sealed class InferenceScheduler : IDisposable
             }
 
             StepStreams(live);
+            Volatile.Write(ref liveStreams, live.Count);
         }
+        Volatile.Write(ref liveStreams, 0);
 
         foreach (var item in pending)
             item.Fail(new ModelNotReadyException($"Model '{name}' was unloaded.", RetryAfter));

@@ -46,6 +46,8 @@ internal sealed class ServedModel : IServedModel
 
     public int QueueDepth => scheduler.QueueDepth;
 
+    public int LiveStreams => scheduler.LiveStreams;
+
     /// <summary>Starts the model's scheduler thread and loads the model on it.</summary>
     public static async Task<ServedModel> LoadAsync(string key, string directory, ServingOptions serving, ServingMetrics metrics, ILogger logger)
     {
