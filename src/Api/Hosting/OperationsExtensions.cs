@@ -7,13 +7,14 @@ namespace RnnLmService.Api.Hosting;
 /// <summary>Health checks, Prometheus metrics and the error pipeline: the operational surface of the host.</summary>
 public static class OperationsExtensions
 {
-    private static readonly Lazy<bool> MeterAdapter = new(() =>
+    // prometheus-net's registry is process-wide: publish the serving meter into it once per process, with
+    // batch-size buckets (1, 2, 4, ...) instead of the adapter's default time-like buckets.
+    private static readonly Lazy<IDisposable> MeterAdapter = new(() => Prometheus.MeterAdapter.StartListening(new MeterAdapterOptions
     {
-        // Histogram buckets for our instruments; everything else keeps prometheus-net's defaults.
-        Metrics.ConfigureMeterAdapter(o => o.ResolveHistogramBuckets = instrument =>
-            instrument.Name == ServingMetrics.BatchSizeName ? ServingMetrics.BatchSizeBuckets : MeterAdapterOptions.DefaultHistogramBuckets);
-        return true;
-    });
+        InstrumentFilterPredicate = instrument => instrument.Meter.Name == ServingMetrics.MeterName,
+        ResolveHistogramBuckets = instrument =>
+            instrument.Name == ServingMetrics.BatchSizeName ? ServingMetrics.BatchSizeBuckets : MeterAdapterOptions.DefaultHistogramBuckets,
+    }));
 
     /// <summary>Health checks (tag <c>ready</c> for readiness), the serving instruments and the Prometheus meter adapter.</summary>
     public static IServiceCollection AddRnnLmOperations(this IServiceCollection services)

@@ -153,7 +153,7 @@ public sealed class InferenceScheduler : IDisposable
                     continue;
                 }
                 pending.RemoveAll(batch.Contains);
-                metrics?.RecordBatch(name, operation.Name, batch.Count);
+                if (operation.CountsAsInference) metrics?.RecordBatch(name, operation.Name, batch.Count);
                 operation.RunBatch(batch);
             }
 
@@ -241,6 +241,8 @@ public sealed class InferenceScheduler : IDisposable
     private sealed class InvokeOperation<T>() : SchedulerOperation("invoke")
     {
         public static readonly InvokeOperation<T> Instance = new();
+
+        internal override bool CountsAsInference => false;
 
         internal override void RunBatch(IReadOnlyList<WorkItem> batch)
         {

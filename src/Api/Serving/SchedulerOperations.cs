@@ -8,6 +8,9 @@ public abstract class SchedulerOperation(string name)
     /// <summary>Label for metrics and logs, e.g. <c>next-word</c>.</summary>
     public string Name { get; } = name;
 
+    /// <summary>Whether its batches are recorded in the batch-size histogram (housekeeping such as loading is not).</summary>
+    internal virtual bool CountsAsInference => true;
+
     /// <summary>Runs one batch of this operation's items (scheduler thread).</summary>
     internal abstract void RunBatch(IReadOnlyList<WorkItem> batch);
 

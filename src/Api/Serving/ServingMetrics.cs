@@ -4,15 +4,15 @@ namespace RnnLmService.Api.Serving;
 
 /// <summary>
 /// The serving instruments (<see cref="System.Diagnostics.Metrics"/>), exported on <c>/metrics</c> by
-/// prometheus-net's meter adapter with dots turned into underscores, e.g. <c>rnnlm_inference_batch_size</c>.
+/// prometheus-net's meter adapter as <c>{meter}_{instrument}</c> with dots turned into underscores, e.g. <c>rnnlm_inference_batch_size</c>.
 /// </summary>
 public sealed class ServingMetrics
 {
     /// <summary>The meter's name.</summary>
-    public const string MeterName = "RnnLmService.Serving";
+    public const string MeterName = "rnnlm";
 
     /// <summary>Instrument name of the batch-size histogram.</summary>
-    public const string BatchSizeName = "rnnlm.inference.batch_size";
+    public const string BatchSizeName = "inference.batch_size";
 
     /// <summary>Bucket bounds for the batch-size histogram.</summary>
     public static readonly double[] BatchSizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
@@ -28,10 +28,10 @@ public sealed class ServingMetrics
     {
         var meter = meters.Create(MeterName);
         batchSize = meter.CreateHistogram<int>(BatchSizeName, "{request}", "Requests (or generation streams) run together in one batch.");
-        queueDepth = meter.CreateUpDownCounter<int>("rnnlm.inference.queue_depth", "{request}", "Requests waiting in a model's inference queue.");
-        tokensGenerated = meter.CreateCounter<long>("rnnlm.generated_tokens", "{token}", "Tokens generated.");
-        modelsLoaded = meter.CreateUpDownCounter<int>("rnnlm.models.loaded", "{model}", "Model versions loaded in this process.");
-        rejected = meter.CreateCounter<long>("rnnlm.inference.rejected", "{request}", "Requests refused because a model's queue was full.");
+        queueDepth = meter.CreateUpDownCounter<int>("inference.queue_depth", "{request}", "Requests waiting in a model's inference queue.");
+        tokensGenerated = meter.CreateCounter<long>("generated_tokens", "{token}", "Tokens generated.");
+        modelsLoaded = meter.CreateUpDownCounter<int>("models.loaded", "{model}", "Model versions loaded in this process.");
+        rejected = meter.CreateCounter<long>("inference.rejected", "{request}", "Requests refused because a model's queue was full.");
     }
 
     internal void RecordBatch(string model, string operation, int size) =>
