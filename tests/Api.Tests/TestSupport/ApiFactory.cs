@@ -59,6 +59,14 @@ public class ApiFactory : WebApplicationFactory<Program>
 /// <summary>A factory whose store holds the tiny model as <c>tiny@1</c>, promoted (so it is the default model).</summary>
 public class TinyModelFactory : ApiFactory, IAsyncLifetime
 {
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["RnnLm:Serving:MaxPromptCharacters"] = "2000",
+        ["RnnLm:Serving:MaxNewTokens"] = "64",
+        ["RnnLm:Serving:MaxCompletions"] = "4",
+        ["RnnLm:Serving:MaxRequestBodyBytes"] = "4096",
+    };
+
     public async Task InitializeAsync()
     {
         _ = TinyModel.Directory;
