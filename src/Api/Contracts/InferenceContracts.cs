@@ -196,8 +196,8 @@ public sealed class GenerateTokenEvent
     /// <example>-2.3</example>
     public double LogProbability { get; init; }
 
-    /// <summary>Set on the completion's last token: <c>length</c>, <c>stop</c> or <c>eos</c>.</summary>
-    /// <example>null</example>
+    /// <summary>Set on the completion's last token: <c>length</c>, <c>stop</c> or <c>eos</c>; null before.</summary>
+    /// <example>length</example>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? FinishReason { get; init; }
 }

@@ -19,6 +19,7 @@ public static class OperationsApi
             .WithName("Readiness")
             .WithSummary("Can this replica serve inference")
             .WithDescription("200 when every readiness check passes (the store is reachable and the default model is loaded), otherwise 503 with each check's status; for readiness probes and load balancers.")
+            .Produces<HealthResponse>(StatusCodes.Status200OK)
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         app.MapGet("/metrics", Metrics)
             .WithTags("Operations")

@@ -42,24 +42,41 @@ internal sealed class OpenAiErrorWriter : IProblemDetailsWriter
             >= 500 => "server_error",
             _ => "invalid_request_error",
         };
-        return new OpenAiErrorResponse(new OpenAiError(problem.Detail ?? problem.Title ?? "Error", type, param, code));
+        return new OpenAiErrorResponse { Error = new OpenAiError { Message = problem.Detail ?? problem.Title ?? "Error", Type = type, Param = param, Code = code } };
     }
 }
 
-/// <summary>OpenAI's error envelope.</summary>
-/// <param name="Error">The error.</param>
-public sealed record OpenAiErrorResponse([property: JsonPropertyName("error")] OpenAiError Error);
+/// <summary>OpenAI's error envelope: every error on <c>/v1</c>.</summary>
+public sealed class OpenAiErrorResponse
+{
+    /// <summary>The error.</summary>
+    [JsonPropertyName("error")]
+    public required OpenAiError Error { get; init; }
+}
 
-/// <summary>One OpenAI-style error.</summary>
-/// <param name="Message">What went wrong, in a sentence.</param>
-/// <param name="Type">Error class, e.g. <c>invalid_request_error</c>.</param>
-/// <param name="Param">The request field at fault, if any.</param>
-/// <param name="Code">A stable code, e.g. <c>model_not_found</c>.</param>
-public sealed record OpenAiError(
-    [property: JsonPropertyName("message")] string Message,
-    [property: JsonPropertyName("type")] string Type,
-    [property: JsonPropertyName("param")] string? Param,
-    [property: JsonPropertyName("code")] string? Code);
+/// <summary>One error in OpenAI's shape.</summary>
+public sealed class OpenAiError
+{
+    /// <summary>What went wrong, in a sentence.</summary>
+    /// <example>max_tokens must be between 0 and 512 (RnnLm:Serving:MaxNewTokens) (was 1000).</example>
+    [JsonPropertyName("message")]
+    public required string Message { get; init; }
+
+    /// <summary>Error class: <c>invalid_request_error</c>, <c>rate_limit_error</c>, <c>server_error</c>, ...</summary>
+    /// <example>invalid_request_error</example>
+    [JsonPropertyName("type")]
+    public required string Type { get; init; }
+
+    /// <summary>The request field at fault, if any.</summary>
+    /// <example>max_tokens</example>
+    [JsonPropertyName("param")]
+    public string? Param { get; init; }
+
+    /// <summary>A stable code, e.g. <c>invalid_value</c>, <c>model_not_found</c>, <c>queue_full</c>, <c>model_not_ready</c>.</summary>
+    /// <example>invalid_value</example>
+    [JsonPropertyName("code")]
+    public string? Code { get; init; }
+}
 
 [JsonSerializable(typeof(OpenAiErrorResponse))]
 internal sealed partial class OpenAiErrorJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.OpenApi;
+using RnnLmService.Api.Contracts;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace RnnLmService.Api.Hosting;
@@ -31,6 +32,12 @@ public static class SwaggerExtensions
                 o.IncludeXmlComments(xml);
             o.SupportNonNullableReferenceTypes();
             o.SchemaFilter<FrameworkSchemaDocs>();
+            o.MapType<StringOrList>(() => new OpenApiSchema
+            {
+                Description = "A string or a list of strings.",
+                OneOf = [new OpenApiSchema { Type = JsonSchemaType.String }, new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } }],
+                Example = "once upon a time",
+            });
         });
         return services;
     }
