@@ -64,9 +64,9 @@ public partial class BatchingTests(BatchingFactory factory) : IClassFixture<Batc
             var ones = Sample(metrics, "rnnlm_inference_batch_size_bucket", operation, "le=\"1\"");
             var count = Sample(metrics, "rnnlm_inference_batch_size_count", operation, null);
             var sum = Sample(metrics, "rnnlm_inference_batch_size_sum", operation, null);
-            Assert.Equal(128, sum);                    // 64 one at a time + 64 in parallel
+            // prometheus-net's registry is process-wide, so only ratios are compared (other test hosts share it).
             Assert.True(count - ones > 0, $"{operation}: no batch larger than one formed ({count} batches, {ones} of size 1)");
-            Assert.True(count < 128, $"{operation}: {count} batches for 128 requests");
+            Assert.True(count < sum, $"{operation}: {count} batches for {sum} requests");
         }
     }
 
