@@ -28,7 +28,8 @@ public sealed class TrainingWorker(
     ModelVersionStore versions,
     IJobRunner runner,
     IOptions<RnnLmOptions> options,
-    ILogger<TrainingWorker> logger) : BackgroundService
+    ILogger<TrainingWorker> logger,
+    TrainingWorkerSwitch? workerSwitch = null) : BackgroundService
 {
     private static readonly TimeSpan ProgressEventInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ShutdownCheckpointGrace = TimeSpan.FromSeconds(15);
@@ -56,6 +57,11 @@ public sealed class TrainingWorker(
     {
         await Task.Yield();
         var w = _options.Worker;
+        if (!w.Enabled && workerSwitch?.IgnoreEnabledSetting != true)
+        {
+            logger.LogInformation("The in-process training worker is off (RnnLm:Worker:Enabled=false)");
+            return;
+        }
         logger.LogInformation("Training worker {WorkerId} started: {Concurrency} concurrent job(s), {TorchThreads} torch thread(s) each",
             WorkerId, w.Concurrency, w.TorchThreads);
         using var slots = new SemaphoreSlim(w.Concurrency);

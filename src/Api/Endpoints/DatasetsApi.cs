@@ -24,8 +24,8 @@ public static class DatasetsApi
     {
         var group = app.MapGroup("/api/datasets").WithTags("Datasets");
         group.MapPost("/", UploadAsync).WithName("UploadDataset")
-            .WithSummary("Upload a UTF-8 text corpus: multipart 'file' (split 80/10/10 by line) or 'train'/'valid'/'test', or JSON {name, text}.")
-            .Accepts<DatasetTextRequest>("application/json", "multipart/form-data");
+            .WithSummary("Upload a UTF-8 text corpus: multipart 'file' (split 80/10/10 by line) or 'train'/'valid'/'test', or JSON {name, text}.");
+        // No .Accepts(...) metadata: it would answer a wrong media type with a bare 415 before the handler's problem+json.
         group.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("Datasets, newest first.");
         group.MapGet("/{id}", GetAsync).WithName("GetDataset").WithSummary("One dataset with its counts and hash.");
         group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset").WithSummary("Delete a dataset no queued or running job uses.");
@@ -96,13 +96,18 @@ public static class DatasetsApi
         {
             return ApiProblems.TooLarge($"The upload is larger than the limit of {limit} bytes (RnnLm:Serving:MaxUploadBytes).");
         }
+        catch (InvalidDataException e) when (e.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase))
+        {
+            return ApiProblems.TooLarge($"The upload is larger than the limit of {limit} bytes (RnnLm:Serving:MaxUploadBytes).");
+        }
         catch (InvalidDataException e) { return ApiProblems.Invalid("file", $"The multipart body is malformed: {e.Message}"); }
     }
 
     /// <summary>Streams each file section straight to disk; a <c>name</c> field names the dataset.</summary>
     private static async Task<DatasetRecord> ReadMultipartAsync(HttpContext http, DatasetStore store, string boundary, long limit, CancellationToken ct)
     {
-        var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = limit + 1 };
+        // The upload counts its own bytes (413 naming the limit); the reader's section limit is only a backstop.
+        var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = limit + 64 * 1024 };
         string? name = null;
         await using var upload = store.BeginUpload(null);
         while (await reader.ReadNextSectionAsync(ct) is { } section)

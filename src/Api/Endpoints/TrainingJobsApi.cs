@@ -26,8 +26,7 @@ public static partial class TrainingJobsApi
     {
         var group = app.MapGroup("/api/training-jobs").WithTags("Training jobs");
         group.MapPost("/", CreateAsync).WithName("CreateTrainingJob")
-            .WithSummary("Queue a training job: dataset, model name and hyperparameters (tokenizer, model, training).")
-            .Accepts<CreateTrainingJobRequest>("application/json");
+            .WithSummary("Queue a training job: dataset, model name and hyperparameters (tokenizer, model, training).");
         group.MapGet("/", ListAsync).WithName("ListTrainingJobs").WithSummary("Jobs, newest first, optionally of one status.");
         group.MapGet("/{id}", GetAsync).WithName("GetTrainingJob").WithSummary("Status and progress (epoch, step, loss, perplexities, elapsed, ETA).");
         group.MapGet("/{id}/events", EventsAsync).WithName("GetTrainingJobEvents")
@@ -90,9 +89,11 @@ public static partial class TrainingJobsApi
             JsonDocument.Parse(j.SpecJson).RootElement.Clone());
     }
 
-    private static async Task<Results<Accepted<JobResponse>, ValidationProblem>> CreateAsync(
+    private static async Task<Results<Accepted<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, CancellationToken ct)
     {
+        if (!request.HasJsonContentType())
+            return ApiProblems.UnsupportedMediaType("Send the job as application/json.");
         CreateTrainingJobRequest? body;
         try
         {
