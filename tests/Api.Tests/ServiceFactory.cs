@@ -9,7 +9,18 @@ namespace RnnLmService.Api.Tests;
 /// <summary>The whole service on a temporary data directory with a SQLite store; the in-process worker on or off.</summary>
 public class ServiceFactory : WebApplicationFactory<Program>
 {
-    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "rnnlm-api-tests", Guid.NewGuid().ToString("N"));
+    private readonly bool _keepData;
+
+    public ServiceFactory() : this(null) { }
+
+    /// <summary>A host on <paramref name="dataDirectory"/> (kept at dispose), e.g. a restart of another host.</summary>
+    public ServiceFactory(string? dataDirectory)
+    {
+        _keepData = dataDirectory is not null;
+        DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "rnnlm-api-tests", Guid.NewGuid().ToString("N"));
+    }
+
+    public string DataDirectory { get; }
 
     protected virtual bool Worker => true;
     protected virtual long MaxUploadBytes => 256L * 1024 * 1024;
@@ -28,6 +39,7 @@ public class ServiceFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+        if (_keepData) return;
         try { Directory.Delete(DataDirectory, recursive: true); }
         catch (IOException) { }
     }

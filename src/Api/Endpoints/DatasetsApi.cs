@@ -101,6 +101,12 @@ public static class DatasetsApi
             return ApiProblems.TooLarge($"The upload is larger than the limit of {limit} bytes (RnnLm:Serving:MaxUploadBytes).");
         }
         catch (InvalidDataException e) { return ApiProblems.Invalid("file", $"The multipart body is malformed: {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Full disk or unwritable data directory: the server's fault, said plainly.
+            return TypedResults.Problem($"The dataset could not be written to the data directory: {e.Message}",
+                statusCode: StatusCodes.Status507InsufficientStorage, title: "Cannot store the dataset");
+        }
     }
 
     /// <summary>Streams each file section straight to disk; a <c>name</c> field names the dataset.</summary>
