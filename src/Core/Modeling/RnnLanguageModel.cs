@@ -94,9 +94,6 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
     }
 
     /// <summary>Trainable parameters, each once even when weights are tied.</summary>
-    public IReadOnlyList<Parameter> UniqueParameters()
-    {
-        var seen = new HashSet<IntPtr>();
-        return parameters().Where(p => seen.Add(p.Handle)).ToList();
-    }
+    public IReadOnlyList<Parameter> UniqueParameters() =>
+        named_parameters().Where(p => !(Options.TieWeights && p.name == "decoder.weight")).Select(p => p.parameter).ToList();
 }

@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+using RnnLmService.Core.Inference;
+using RnnLmService.Core.Modeling;
+using RnnLmService.Core.Storage.Models;
+using RnnLmService.Core.Text;
+
+namespace RnnLmService.Core.Tests.Engine;
+
+public sealed class ModelStoreTests(TrainedModelFixture fixture) : IClassFixture<TrainedModelFixture>
+{
+    private string CopyOfModel(TempDir dir)
+    {
+        var target = dir.Sub("copy");
+        Directory.CreateDirectory(target);
+        foreach (var f in Directory.GetFiles(fixture.ModelDirectory)) File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
+        return target;
+    }
+
+    [Fact]
+    public void A_model_directory_describes_itself()
+    {
+        var manifest = ModelArtifacts.ReadManifest(fixture.ModelDirectory);
+        Assert.Equal(ModelManifest.CurrentFormatVersion, manifest.FormatVersion);
+        Assert.Equal(CellType.Lstm, manifest.Architecture.CellType);
+        Assert.Equal(32, manifest.Architecture.HiddenSize);
+        Assert.Equal(TokenizerKind.Word, manifest.Tokenizer.Kind);
+        Assert.Equal("test", manifest.DatasetHash);
+        Assert.Equal(fixture.Metrics.TestPerplexity, manifest.Metrics.TestPerplexity);
+        Assert.Equal(fixture.Model.Vocabulary.Count, manifest.VocabularySize);
+        Assert.Equal(64, manifest.WeightsSha256!.Length);
+        // No temporary directory is left beside the version.
+        Assert.Equal(["1"], Directory.GetDirectories(Path.GetDirectoryName(fixture.ModelDirectory)!).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void A_truncated_weights_file_is_a_clear_format_error()
+    {
+        using var dir = new TempDir();
+        var copy = CopyOfModel(dir);
+        var weights = Path.Combine(copy, "weights.bin");
+        var bytes = File.ReadAllBytes(weights);
+        File.WriteAllBytes(weights, bytes[..(bytes.Length / 2)]);
+        var e = Assert.Throws<ModelFormatException>(() => LanguageModel.Load(copy));
+        Assert.Contains("truncated", e.Message);
+        Assert.EndsWith("weights.bin", e.Path);
+    }
+
+    [Fact]
+    public void Weights_of_another_shape_are_a_clear_format_error()
+    {
+        using var dir = new TempDir();
+        var copy = CopyOfModel(dir);
+        // Say the model is bigger than its weights, and drop the hash so the shape check is what catches it.
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(copy, "model.json")))!;
+        json["architecture"]!["hiddenSize"] = 48;
+        json["weightsSha256"] = null;
+        File.WriteAllText(Path.Combine(copy, "model.json"), json.ToJsonString());
+        var e = Assert.Throws<ModelFormatException>(() => LanguageModel.Load(copy));
+        Assert.Contains("do not fit the architecture", e.Message);
+    }
+
+    [Fact]
+    public void Missing_foreign_and_future_manifests_are_clear_format_errors()
+    {
+        using var dir = new TempDir();
+        var copy = CopyOfModel(dir);
+        var manifest = Path.Combine(copy, "model.json");
+        var original = File.ReadAllText(manifest);
+
+        File.WriteAllText(manifest, "<html>not a model</html>");
+        Assert.Contains("not a valid model manifest", Assert.Throws<ModelFormatException>(() => LanguageModel.Load(copy)).Message);
+
+        var json = JsonNode.Parse(original)!;
+        json["formatVersion"] = 99;
+        File.WriteAllText(manifest, json.ToJsonString());
+        Assert.Contains("format version 99 is not supported", Assert.Throws<ModelFormatException>(() => LanguageModel.Load(copy)).Message);
+
+        File.Delete(manifest);
+        Assert.Contains("no model.json", Assert.Throws<ModelFormatException>(() => LanguageModel.Load(copy)).Message);
+
+        File.WriteAllText(manifest, original);
+        File.WriteAllText(Path.Combine(copy, "vocab.json"), "[\"<unk>\", \"<eos>\"");
+        Assert.Throws<ModelFormatException>(() => LanguageModel.Load(copy));
+    }
+
+    [Fact]
+    public void Saving_over_an_existing_version_is_refused_and_leaves_it_intact()
+    {
+        var before = File.ReadAllBytes(Path.Combine(fixture.ModelDirectory, "weights.bin"));
+        var manifest = ModelArtifacts.ReadManifest(fixture.ModelDirectory);
+        using var model = new RnnLanguageModel(manifest.VocabularySize, manifest.Architecture);
+        Assert.Throws<IOException>(() => ModelArtifacts.Save(fixture.ModelDirectory, manifest, model, fixture.Model.Vocabulary));
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(fixture.ModelDirectory, "weights.bin")));
+    }
+}
