@@ -34,6 +34,12 @@ public sealed class TrainingWorker(
     private static readonly TimeSpan ProgressEventInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ShutdownCheckpointGrace = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// A job claimed this often without finishing is failed, not retried forever (a job that crashes its worker each
+    /// time). Graceful releases count too, hence the generous number.
+    /// </summary>
+    internal const int MaxAttempts = 20;
+
     private readonly RnnLmOptions _options = options.Value;
     private readonly ResiliencePipeline _retry = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
@@ -123,6 +129,11 @@ public sealed class TrainingWorker(
     {
         var w = _options.Worker;
         logger.LogInformation("Worker {WorkerId} runs job {JobId} (model {Model}, attempt {Attempt})", WorkerId, job.Id, job.ModelName, job.Attempts);
+        if (job.Attempts > MaxAttempts)
+        {
+            await FailAsync(job, $"The job was started {job.Attempts} times without finishing (its workers stopped or lost it each time); giving up. Its last checkpoint is kept.");
+            return;
+        }
         using var stop = new CancellationTokenSource();
         var reason = StopReason.None;
         var shutdownAt = (DateTime?)null;
