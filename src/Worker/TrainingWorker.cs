@@ -81,7 +81,8 @@ public sealed class TrainingWorker(
                 TrainingJobRecord? job;
                 try
                 {
-                    job = await jobs.ClaimAsync(WorkerId, w.LeaseDuration, stoppingToken);
+                    // Not cancellable: a claim committed but never returned would strand the job until its lease ran out.
+                    job = await jobs.ClaimAsync(WorkerId, w.LeaseDuration, CancellationToken.None);
                     failures = 0;
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
@@ -132,6 +133,11 @@ public sealed class TrainingWorker(
         if (job.Attempts > MaxAttempts)
         {
             await FailAsync(job, $"The job was started {job.Attempts} times without finishing (its workers stopped or lost it each time); giving up. Its last checkpoint is kept.");
+            return;
+        }
+        if (stoppingToken.IsCancellationRequested)
+        {
+            await _retry.ExecuteAsync(async ct => await jobs.ReleaseAsync(job.Id, WorkerId, ct), CancellationToken.None);
             return;
         }
         using var stop = new CancellationTokenSource();

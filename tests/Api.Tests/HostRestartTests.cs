@@ -13,7 +13,7 @@ public sealed class HostRestartTests
         try
         {
             string id;
-            await using (var first = new ServiceFactory(data))
+            await using (var first = ServiceFactory.On(data))
             {
                 var client = first.CreateClient();
                 var dataset = await Api.UploadTextAsync(client, Api.Cycle(800, 9));
@@ -23,7 +23,7 @@ public sealed class HostRestartTests
                 Assert.Equal("running", running.GetProperty("status").GetString());
             } // graceful stop: the worker checkpoints and releases the job
 
-            await using var second = new ServiceFactory(data);
+            await using var second = ServiceFactory.On(data);
             var again = second.CreateClient();
             var done = await Api.WaitAsync(again, id, Api.IsTerminal);
             Assert.Equal("succeeded", done.GetProperty("status").GetString());

@@ -14,7 +14,10 @@ public class ServiceFactory : WebApplicationFactory<Program>
     public ServiceFactory() : this(null) { }
 
     /// <summary>A host on <paramref name="dataDirectory"/> (kept at dispose), e.g. a restart of another host.</summary>
-    public ServiceFactory(string? dataDirectory)
+    public static ServiceFactory On(string dataDirectory) => new(dataDirectory);
+
+    // Not public: a class fixture may have one public constructor only.
+    private ServiceFactory(string? dataDirectory)
     {
         _keepData = dataDirectory is not null;
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "rnnlm-api-tests", Guid.NewGuid().ToString("N"));
