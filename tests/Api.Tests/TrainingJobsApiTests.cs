@@ -51,6 +51,13 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         var manifest = ModelArtifacts.ReadManifest(Path.Combine(service.DataDirectory, version.ArtifactPath));
         Assert.Equal(1, manifest.Version);
         Assert.Equal(dataset.GetProperty("sha256").GetString(), manifest.DatasetHash);
+        // The version answers next-word (the cycle language: w05 follows w04). Thread-safe here: nothing else uses it.
+        using (var lm = RnnLmService.Core.Inference.LanguageModel.Load(Path.Combine(service.DataDirectory, version.ArtifactPath)))
+        {
+            var next = lm.NextWord(new RnnLmService.Core.Inference.NextWordQuery("w02 w03 w04", TopK: 3));
+            Assert.Equal(3, next.Top.Count);
+            Assert.Equal("w05", next.Top[0].Word);
+        }
 
         // Events as JSON, in order, ending at the terminal status; a cursor returns the rest.
         var events = await _client.GetFromJsonAsync<JsonElement>($"/api/training-jobs/{id}/events");

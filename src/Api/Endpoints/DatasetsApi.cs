@@ -56,16 +56,23 @@ public static class DatasetsApi
     private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> UploadAsync(
         HttpContext http, DatasetStore store, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
-        var limit = options.Value.Serving.MaxUploadBytes;
-        // This endpoint's own body limit (the server default is far lower); the upload itself counts exact bytes.
+        var contentType = http.Request.ContentType;
+        var json = contentType is not null && contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
+        // JSON is for small corpora (it is read whole); multipart streams to disk up to the upload limit.
+        var limit = json
+            ? Math.Min(options.Value.Serving.MaxUploadBytes, options.Value.Serving.MaxRequestBodyBytes)
+            : options.Value.Serving.MaxUploadBytes;
+        var tooLarge = json
+            ? $"The JSON body is larger than {limit} bytes; upload big corpora as multipart/form-data (limit RnnLm:Serving:MaxUploadBytes)."
+            : $"The upload is larger than the limit of {limit} bytes (RnnLm:Serving:MaxUploadBytes).";
+        // This endpoint's own body limit (the server default is far lower); a multipart upload also counts exact bytes.
+        var slack = json ? 0 : 1024 * 1024;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-            size.MaxRequestBodySize = limit + 1024 * 1024;
-        if (http.Request.ContentLength > limit + 1024 * 1024)
-            return ApiProblems.TooLarge($"The upload is larger than the limit of {limit} bytes (RnnLm:Serving:MaxUploadBytes).");
+            size.MaxRequestBodySize = limit + slack;
+        if (http.Request.ContentLength > limit + slack) return ApiProblems.TooLarge(tooLarge);
 
         try
         {
-            var contentType = http.Request.ContentType;
             DatasetRecord record;
             if (contentType is not null && contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
             {
@@ -73,7 +80,7 @@ public static class DatasetsApi
                 if (string.IsNullOrEmpty(boundary)) return ApiProblems.Invalid("file", "The multipart body has no boundary.");
                 record = await ReadMultipartAsync(http, store, boundary, limit, ct);
             }
-            else if (contentType is not null && contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            else if (json)
             {
                 DatasetTextRequest? body;
                 try { body = await http.Request.ReadFromJsonAsync<DatasetTextRequest>(ct); }
@@ -94,11 +101,11 @@ public static class DatasetsApi
         catch (PayloadTooLargeException e) { return ApiProblems.TooLarge(e.Message); }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return ApiProblems.TooLarge($"The upload is larger than the limit of {limit} bytes (RnnLm:Serving:MaxUploadBytes).");
+            return ApiProblems.TooLarge(tooLarge);
         }
         catch (InvalidDataException e) when (e.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase))
         {
-            return ApiProblems.TooLarge($"The upload is larger than the limit of {limit} bytes (RnnLm:Serving:MaxUploadBytes).");
+            return ApiProblems.TooLarge(tooLarge);
         }
         catch (InvalidDataException e) { return ApiProblems.Invalid("file", $"The multipart body is malformed: {e.Message}"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
