@@ -114,3 +114,20 @@ public sealed class DatasetsApiTests(QueueOnlyFactory factory) : IClassFixture<Q
         await Api.AssertProblemAsync(await _client.GetAsync($"/api/datasets/{id}"), 404);
     }
 }
+
+/// <summary>A multipart upload above the JSON body limit (1 MB) but under the upload limit goes through, streamed.</summary>
+public sealed class LargeDatasetUploadTests(ServiceFactory factory) : IClassFixture<ServiceFactory>
+{
+    [Fact]
+    public async Task A_three_megabyte_file_uploads_under_the_upload_limit()
+    {
+        var line = "the quick brown fox jumps over the lazy dog again and again\n";
+        var bytes = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(line, 3 * 1024 * 1024 / line.Length)));
+        var form = new MultipartFormDataContent { { new ByteArrayContent(bytes), "file", "big.txt" } };
+        var response = await factory.CreateClient().PostAsync("/api/datasets", form);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var d = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(bytes.Length, d.GetProperty("bytes").GetInt64());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), d.GetProperty("sha256").GetString());
+    }
+}

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -24,6 +25,7 @@ public static class DatasetsApi
     {
         var group = app.MapGroup("/api/datasets").WithTags("Datasets");
         group.MapPost("/", UploadAsync).WithName("UploadDataset")
+            .WithMetadata(new UploadSizeLimit(app.ServiceProvider))
             .WithSummary("Upload a UTF-8 text corpus: multipart 'file' (split 80/10/10 by line) or 'train'/'valid'/'test', or JSON {name, text}.");
         // No .Accepts(...) metadata: it would answer a wrong media type with a bare 415 before the handler's problem+json.
         group.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("Datasets, newest first.");
@@ -31,6 +33,18 @@ public static class DatasetsApi
         group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset").WithSummary("Delete a dataset no queued or running job uses.");
         return app;
     }
+
+    /// <summary>
+    /// This endpoint's body limit for the host's request-limit middleware (whose default is the small JSON limit):
+    /// the upload limit plus room for multipart framing, read from options at each request.
+    /// </summary>
+    private sealed class UploadSizeLimit(IServiceProvider services) : IRequestSizeLimitMetadata
+    {
+        public long? MaxRequestBodySize => services.GetRequiredService<IOptions<RnnLmOptions>>().Value.Serving.MaxUploadBytes + MultipartSlack;
+    }
+
+    /// <summary>Bytes of multipart framing (boundaries, headers, the name field) allowed beyond the upload limit.</summary>
+    private const long MultipartSlack = 1024 * 1024;
 
     /// <summary>A small corpus sent as JSON: one <c>text</c> (split at upload) or the three splits.</summary>
     public sealed record DatasetTextRequest(string? Name, string? Text, string? Train = null, string? Valid = null, string? Test = null);
@@ -66,7 +80,7 @@ public static class DatasetsApi
             ? $"The JSON body is larger than {limit} bytes; upload big corpora as multipart/form-data (limit RnnLm:Serving:MaxUploadBytes)."
             : $"The upload is larger than the limit of {limit} bytes (RnnLm:Serving:MaxUploadBytes).";
         // This endpoint's own body limit (the server default is far lower); a multipart upload also counts exact bytes.
-        var slack = json ? 0 : 1024 * 1024;
+        var slack = json ? 0 : MultipartSlack;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
             size.MaxRequestBodySize = limit + slack;
         if (http.Request.ContentLength > limit + slack) return ApiProblems.TooLarge(tooLarge);
