@@ -21,7 +21,8 @@ app.MapOperationsApi();
 app.MapModelsApi();
 app.MapInferenceApi();
 app.MapOpenAiApi();
-// TODO(store): app.MapDatasetsApi(); app.MapTrainingJobsApi(); once they land on the store branch.
+app.MapDatasetsApi();
+app.MapTrainingJobsApi();
 app.Run();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

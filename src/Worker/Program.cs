@@ -1,35 +1,85 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using RnnLmService.Core;
 using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Database;
-using RnnLmService.Worker;
 using Serilog;
 using Serilog.Formatting.Compact;
 
-// The training worker as its own process: same data directory and store as the API, the worker always on.
-NativeRuntime.EnsureLoadedOrExit();
-var builder = Host.CreateApplicationBuilder(args);
-builder.Services.AddSerilog((_, log) =>
-{
-    log.ReadFrom.Configuration(builder.Configuration).Enrich.FromLogContext();
-    if (Environment.GetEnvironmentVariable("DOTNET_RUNNING_IN_CONTAINER") == "true") log.WriteTo.Console(new CompactJsonFormatter());
-    else log.WriteTo.Console();
-});
-builder.Services.AddTrainingServices(builder.Configuration, runWorker: true);
-// Room for a running job to write its shutdown checkpoint and release itself.
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
-var host = builder.Build();
+namespace RnnLmService.Worker;
 
-try
+/// <summary>
+/// The training worker as its own process: same data directory and store as the API, the worker always on, and
+/// <c>/health/live</c> and <c>/health/ready</c> on its own port (<c>ASPNETCORE_URLS</c>/<c>ASPNETCORE_HTTP_PORTS</c>,
+/// else http://localhost:5080). <c>RnnLmService.Worker.dll probe URL</c> is the container health check (the runtime
+/// image has no curl): exit 0 when the URL answers 2xx.
+/// (A named class rather than top-level statements: .NET 10 makes a top-level <c>Program</c> public, which would
+/// clash with the API's <c>Program</c> in the API tests.)
+/// </summary>
+public static class WorkerProgram
 {
-    await host.Services.MigrateStoreAsync();
-}
-catch (Exception e) when (e is StoreUnavailableException or InvalidSettingException)
-{
-    Console.Error.WriteLine(e.Message);
-    return 2;
-}
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is ["probe", var url, ..]) return await ProbeAsync(url);
 
-await host.RunAsync();
-return 0;
+        NativeRuntime.EnsureLoadedOrExit();
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Services.AddSerilog((_, log) =>
+        {
+            // Quiet framework chatter by default; a "Serilog" configuration section overrides these.
+            log.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.EntityFrameworkCore", Serilog.Events.LogEventLevel.Warning)
+                .ReadFrom.Configuration(builder.Configuration).Enrich.FromLogContext();
+            if (Environment.GetEnvironmentVariable("DOTNET_RUNNING_IN_CONTAINER") == "true") log.WriteTo.Console(new CompactJsonFormatter());
+            else log.WriteTo.Console();
+        });
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+            builder.WebHost.UseUrls("http://localhost:5080"); // not the API's default port, so both run on one machine
+        builder.Services.AddTrainingServices(builder.Configuration, runWorker: true);
+        // Room for a running job to write its shutdown checkpoint and release itself.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
+        var app = builder.Build();
+
+        try
+        {
+            await app.Services.MigrateStoreAsync();
+        }
+        catch (Exception e) when (e is StoreUnavailableException or InvalidSettingException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" }));
+        app.MapGet("/health/ready", async (StoreDbContextFactory store, CancellationToken ct) =>
+        {
+            await using var db = store.CreateDbContext();
+            return await db.Database.CanConnectAsync(ct)
+                ? Results.Ok(new { status = "ready" })
+                : Results.Problem("The store cannot be reached.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>GET <paramref name="url"/>; 0 when it answers 2xx within 4 seconds, else 1.</summary>
+    private static async Task<int> ProbeAsync(string url)
+    {
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(4) };
+            using var response = await http.GetAsync(url);
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"probe {url}: {e.Message}");
+            return 1;
+        }
+    }
+}

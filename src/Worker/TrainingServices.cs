@@ -14,8 +14,8 @@ namespace RnnLmService.Worker;
 public static class TrainingServices
 {
     /// <summary>
-    /// The store and, when <c>RnnLm:Worker:Enabled</c> (default true) or <paramref name="runWorker"/> says so, the
-    /// hosted <see cref="TrainingWorker"/>. Registers <see cref="StoreDbContextFactory"/> (also as
+    /// The store and the hosted <see cref="TrainingWorker"/>, which runs when <c>RnnLm:Worker:Enabled</c> (default true)
+    /// or <paramref name="runWorker"/> is true; <paramref name="runWorker"/> false leaves the worker out. Registers <see cref="StoreDbContextFactory"/> (also as
     /// <c>IDbContextFactory&lt;RnnLmDbContext&gt;</c>), a scoped <see cref="RnnLmDbContext"/> for health checks,
     /// <see cref="JobStore"/>, <see cref="ModelVersionStore"/>, <see cref="DatasetStore"/> and <see cref="TimeProvider"/>.
     /// </summary>
@@ -34,12 +34,17 @@ public static class TrainingServices
             sp.GetRequiredService<JobStore>(),
             sp.GetRequiredService<TimeProvider>()));
 
-        var enabled = runWorker ?? configuration.GetValue<bool?>($"{RnnLmOptions.SectionName}:Worker:Enabled") ?? true;
-        if (enabled)
+        // The switch is read when the worker starts (so late configuration, e.g. a test host's, counts); the standalone
+        // worker passes runWorker: true and ignores it, runWorker: false registers no worker at all.
+        if (runWorker != false)
         {
             services.TryAddSingleton<IJobRunner, TorchJobRunner>();
+            services.TryAddSingleton(new TrainingWorkerSwitch(runWorker == true));
             services.AddHostedService<TrainingWorker>();
         }
         return services;
     }
 }
+
+/// <summary>Whether the worker runs regardless of <c>RnnLm:Worker:Enabled</c> (the standalone worker process).</summary>
+public sealed record TrainingWorkerSwitch(bool IgnoreEnabledSetting);

@@ -28,10 +28,17 @@ public sealed class TrainingWorker(
     ModelVersionStore versions,
     IJobRunner runner,
     IOptions<RnnLmOptions> options,
-    ILogger<TrainingWorker> logger) : BackgroundService
+    ILogger<TrainingWorker> logger,
+    TrainingWorkerSwitch? workerSwitch = null) : BackgroundService
 {
     private static readonly TimeSpan ProgressEventInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ShutdownCheckpointGrace = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A job claimed this often without finishing is failed, not retried forever (a job that crashes its worker each
+    /// time). Graceful releases count too, hence the generous number.
+    /// </summary>
+    internal const int MaxAttempts = 20;
 
     private readonly RnnLmOptions _options = options.Value;
     private readonly ResiliencePipeline _retry = new ResiliencePipelineBuilder()
@@ -56,6 +63,11 @@ public sealed class TrainingWorker(
     {
         await Task.Yield();
         var w = _options.Worker;
+        if (!w.Enabled && workerSwitch?.IgnoreEnabledSetting != true)
+        {
+            logger.LogInformation("The in-process training worker is off (RnnLm:Worker:Enabled=false)");
+            return;
+        }
         logger.LogInformation("Training worker {WorkerId} started: {Concurrency} concurrent job(s), {TorchThreads} torch thread(s) each",
             WorkerId, w.Concurrency, w.TorchThreads);
         using var slots = new SemaphoreSlim(w.Concurrency);
@@ -69,7 +81,8 @@ public sealed class TrainingWorker(
                 TrainingJobRecord? job;
                 try
                 {
-                    job = await jobs.ClaimAsync(WorkerId, w.LeaseDuration, stoppingToken);
+                    // Not cancellable: a claim committed but never returned would strand the job until its lease ran out.
+                    job = await jobs.ClaimAsync(WorkerId, w.LeaseDuration, CancellationToken.None);
                     failures = 0;
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
@@ -117,6 +130,16 @@ public sealed class TrainingWorker(
     {
         var w = _options.Worker;
         logger.LogInformation("Worker {WorkerId} runs job {JobId} (model {Model}, attempt {Attempt})", WorkerId, job.Id, job.ModelName, job.Attempts);
+        if (job.Attempts > MaxAttempts)
+        {
+            await FailAsync(job, $"The job was started {job.Attempts} times without finishing (its workers stopped or lost it each time); giving up. Its last checkpoint is kept.");
+            return;
+        }
+        if (stoppingToken.IsCancellationRequested)
+        {
+            await _retry.ExecuteAsync(async ct => await jobs.ReleaseAsync(job.Id, WorkerId, ct), CancellationToken.None);
+            return;
+        }
         using var stop = new CancellationTokenSource();
         var reason = StopReason.None;
         var shutdownAt = (DateTime?)null;

@@ -47,7 +47,7 @@ public sealed class TestStore : IAsyncDisposable
     /// Null (with a note in the test output) when PostgreSQL was asked for but <c>RNNLM_TEST_POSTGRES</c> is unset
     /// outside CI; in CI (<c>CI=true</c>) a missing server is a failure, never a silent pass.
     /// </summary>
-    public static async Task<TestStore?> CreateAsync(string provider, ITestOutputHelper output, string? dataDirectory = null)
+    public static async Task<TestStore?> CreateAsync(string provider, ITestOutputHelper output, string? dataDirectory = null, bool migrate = true)
     {
         var options = new RnnLmOptions
         {
@@ -58,7 +58,7 @@ public sealed class TestStore : IAsyncDisposable
         if (provider == StoreProviders.Sqlite)
         {
             var sqlite = new TestStore(provider, options, null, null);
-            await StoreMigrator.MigrateAsync(sqlite.Factory, options);
+            if (migrate) await StoreMigrator.MigrateAsync(sqlite.Factory, options);
             return sqlite;
         }
 
@@ -75,7 +75,15 @@ public sealed class TestStore : IAsyncDisposable
         var csb = new NpgsqlConnectionStringBuilder(admin) { Database = database, Pooling = true };
         options.Store.ConnectionString = csb.ToString();
         var store = new TestStore(provider, options, admin, database);
-        await StoreMigrator.MigrateAsync(store.Factory, options); // creates the database
+        if (migrate) await StoreMigrator.MigrateAsync(store.Factory, options); // creates the database
+        else
+        {
+            // An empty database, as a first start finds it.
+            await using var conn = new NpgsqlConnection(admin);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", conn);
+            await cmd.ExecuteNonQueryAsync();
+        }
         return store;
     }
 

@@ -104,7 +104,7 @@ public sealed class TrainingWorkerTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task A_worker_stopped_mid_training_leaves_a_checkpoint_and_another_resumes_and_finishes()
+    public async Task A_worker_stopped_mid_training_leaves_a_checkpoint_and_after_a_crashed_claim_another_resumes_and_finishes()
     {
         var dataset = await _store.Datasets().CreateFromTextAsync("cycle", Cycle(800, 2));
         var job = await _store.Jobs().EnqueueAsync(new NewTrainingJob("resumable", dataset.Id, Spec(epochs: 2, batchSize: 2), Promote: true));
@@ -120,20 +120,23 @@ public sealed class TrainingWorkerTests(ITestOutputHelper output) : IAsyncLifeti
         var checkpoints = Path.Combine(_store.DataDirectory, "checkpoints", job.Id);
         Assert.NotEmpty(Directory.GetFiles(checkpoints, "*", SearchOption.AllDirectories));
 
+        // Then a worker that claims it and dies without a word (a SIGKILL): its short lease runs out.
+        Assert.Equal(job.Id, (await _store.Jobs().ClaimAsync("crashed-worker", TimeSpan.FromMilliseconds(300)))!.Id);
+
         var second = NewWorker();
         await second.StartAsync(default);
         var done = await WaitAsync(job.Id, j => j.IsTerminal);
         await second.StopAsync(default);
 
         Assert.Equal(JobStatus.Succeeded, done.Status);
-        Assert.Equal(2, done.Attempts);
+        Assert.Equal(3, done.Attempts);
         Assert.NotNull(done.ResumedFrom);
         var events = await _store.Jobs().EventsAfterAsync(job.Id);
         var resumed = Assert.Single(events, e => e.Type == JobEventTypes.Resumed);
         var at = JsonDocument.Parse(resumed.PayloadJson).RootElement;
         output.WriteLine($"resumed at {resumed.PayloadJson}");
         Assert.True(at.GetProperty("epoch").GetInt32() > 1 || at.GetProperty("step").GetInt64() > 0);
-        Assert.Equal(["queued", "running", "queued", "running", "succeeded"],
+        Assert.Equal(["queued", "running", "queued", "running", "running", "succeeded"],
             events.Where(e => e.Type == JobEventTypes.Status).Select(e => JsonDocument.Parse(e.PayloadJson).RootElement.GetProperty("status").GetString()));
 
         var version = (await _store.Versions().GetAsync("resumable"))!;

@@ -42,7 +42,8 @@ public static class StoreMigrator
                                       || e.InnerException is NpgsqlException or SocketException or TimeoutException)
         {
             var reason = (e is NpgsqlException { InnerException: { } inner } ? inner.Message : e.Message).TrimEnd('.');
-            throw new StoreUnavailableException($"Cannot open {factory.Target}: {reason}.", e);
+            var verb = factory.Provider == StoreProviders.Postgres ? "reach" : "open";
+            throw new StoreUnavailableException($"Cannot {verb} {factory.Target}: {reason}.", e);
         }
     }
 }

@@ -1,0 +1,183 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using RnnLmService.Core;
+using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage;
+using RnnLmService.Core.Storage.Database;
+using RnnLmService.Core.Storage.Datasets;
+
+namespace RnnLmService.Api.Endpoints;
+
+/// <summary>
+/// <c>/api/datasets</c>: upload a UTF-8 corpus (streamed multipart with <c>file</c>, or <c>train</c>/<c>valid</c>/<c>test</c>;
+/// or JSON <c>{ "name", "text" }</c> for small ones), list, get, delete.
+/// </summary>
+public static class DatasetsApi
+{
+    private const int MaxNameLength = 200;
+
+    public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/datasets").WithTags("Datasets");
+        group.MapPost("/", UploadAsync).WithName("UploadDataset")
+            .WithMetadata(new UploadSizeLimit(app.ServiceProvider))
+            .WithSummary("Upload a UTF-8 text corpus: multipart 'file' (split 80/10/10 by line) or 'train'/'valid'/'test', or JSON {name, text}.");
+        // No .Accepts(...) metadata: it would answer a wrong media type with a bare 415 before the handler's problem+json.
+        group.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("Datasets, newest first.");
+        group.MapGet("/{id}", GetAsync).WithName("GetDataset").WithSummary("One dataset with its counts and hash.");
+        group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset").WithSummary("Delete a dataset no queued or running job uses.");
+        return app;
+    }
+
+    /// <summary>
+    /// This endpoint's body limit for the host's request-limit middleware (whose default is the small JSON limit):
+    /// the upload limit plus room for multipart framing, read from options at each request.
+    /// </summary>
+    private sealed class UploadSizeLimit(IServiceProvider services) : IRequestSizeLimitMetadata
+    {
+        public long? MaxRequestBodySize => services.GetRequiredService<IOptions<RnnLmOptions>>().Value.Serving.MaxUploadBytes + MultipartSlack;
+    }
+
+    /// <summary>Bytes of multipart framing (boundaries, headers, the name field) allowed beyond the upload limit.</summary>
+    private const long MultipartSlack = 1024 * 1024;
+
+    /// <summary>A small corpus sent as JSON: one <c>text</c> (split at upload) or the three splits.</summary>
+    public sealed record DatasetTextRequest(string? Name, string? Text, string? Train = null, string? Valid = null, string? Test = null);
+
+    public sealed record SplitStats(long Lines, long Words, long Bytes);
+
+    public sealed record DatasetResponse(
+        string Id, string Name, DateTime CreatedAt, string SplitKind,
+        long Lines, long Words, long Characters, long Bytes, string Sha256,
+        IReadOnlyDictionary<string, SplitStats> Splits);
+
+    public sealed record DatasetList(IReadOnlyList<DatasetResponse> Items, int Total, int Offset, int Limit);
+
+    internal static DatasetResponse ToResponse(DatasetRecord d) => new(
+        d.Id, d.Name, d.CreatedAt, d.SplitKind, d.Lines, d.Words, d.Characters, d.Bytes, d.Sha256,
+        new Dictionary<string, SplitStats>
+        {
+            ["train"] = new(d.TrainLines, d.TrainWords, d.TrainBytes),
+            ["valid"] = new(d.ValidLines, d.ValidWords, d.ValidBytes),
+            ["test"] = new(d.TestLines, d.TestWords, d.TestBytes),
+        });
+
+    private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> UploadAsync(
+        HttpContext http, DatasetStore store, IOptions<RnnLmOptions> options, CancellationToken ct)
+    {
+        var contentType = http.Request.ContentType;
+        var json = contentType is not null && contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
+        // JSON is for small corpora (it is read whole); multipart streams to disk up to the upload limit.
+        var limit = json
+            ? Math.Min(options.Value.Serving.MaxUploadBytes, options.Value.Serving.MaxRequestBodyBytes)
+            : options.Value.Serving.MaxUploadBytes;
+        var tooLarge = json
+            ? $"The JSON body is larger than {limit} bytes; upload big corpora as multipart/form-data (limit RnnLm:Serving:MaxUploadBytes)."
+            : $"The upload is larger than the limit of {limit} bytes (RnnLm:Serving:MaxUploadBytes).";
+        // This endpoint's own body limit (the server default is far lower); a multipart upload also counts exact bytes.
+        var slack = json ? 0 : MultipartSlack;
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            size.MaxRequestBodySize = limit + slack;
+        if (http.Request.ContentLength > limit + slack) return ApiProblems.TooLarge(tooLarge);
+
+        try
+        {
+            DatasetRecord record;
+            if (contentType is not null && contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+            {
+                var boundary = HeaderUtilities.RemoveQuotes(MediaTypeHeaderValue.Parse(contentType).Boundary).Value;
+                if (string.IsNullOrEmpty(boundary)) return ApiProblems.Invalid("file", "The multipart body has no boundary.");
+                record = await ReadMultipartAsync(http, store, boundary, limit, ct);
+            }
+            else if (json)
+            {
+                DatasetTextRequest? body;
+                try { body = await http.Request.ReadFromJsonAsync<DatasetTextRequest>(ct); }
+                catch (JsonException e) { return ApiProblems.Invalid("body", $"The JSON body is not valid: {e.Message}"); }
+                if (body is null) return ApiProblems.Invalid("body", "The JSON body is empty.");
+                if (body.Name is { Length: > MaxNameLength }) return ApiProblems.Invalid("name", $"name is longer than {MaxNameLength} characters.");
+                if (body.Text is null && body.Train is null && body.Valid is null && body.Test is null)
+                    return ApiProblems.Invalid("text", "Send 'text' (split 80/10/10 by line) or 'train', 'valid' and 'test'.");
+                record = await store.CreateFromTextAsync(body.Name, body.Text, body.Train, body.Valid, body.Test, ct);
+            }
+            else
+            {
+                return ApiProblems.UnsupportedMediaType("Send multipart/form-data with 'file' (or 'train', 'valid', 'test'), or application/json {\"name\", \"text\"}.");
+            }
+            return TypedResults.Created($"/api/datasets/{record.Id}", ToResponse(record));
+        }
+        catch (InvalidSettingException e) { return ApiProblems.Invalid(e.Field, e.Reason); } // includes CorpusException
+        catch (PayloadTooLargeException e) { return ApiProblems.TooLarge(e.Message); }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return ApiProblems.TooLarge(tooLarge);
+        }
+        catch (InvalidDataException e) when (e.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase))
+        {
+            return ApiProblems.TooLarge(tooLarge);
+        }
+        catch (InvalidDataException e) { return ApiProblems.Invalid("file", $"The multipart body is malformed: {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Full disk or unwritable data directory: the server's fault, said plainly.
+            return TypedResults.Problem($"The dataset could not be written to the data directory: {e.Message}",
+                statusCode: StatusCodes.Status507InsufficientStorage, title: "Cannot store the dataset");
+        }
+    }
+
+    /// <summary>Streams each file section straight to disk; a <c>name</c> field names the dataset.</summary>
+    private static async Task<DatasetRecord> ReadMultipartAsync(HttpContext http, DatasetStore store, string boundary, long limit, CancellationToken ct)
+    {
+        // The upload counts its own bytes (413 naming the limit); the reader's section limit is only a backstop.
+        var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = limit + 64 * 1024 };
+        string? name = null;
+        await using var upload = store.BeginUpload(null);
+        while (await reader.ReadNextSectionAsync(ct) is { } section)
+        {
+            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFormDisposition() && !disposition.IsFileDisposition())
+                throw new InvalidSettingException("file", "Every multipart section needs a Content-Disposition of form-data with a name.");
+            var field = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
+            if (field == "name" && !disposition.IsFileDisposition())
+            {
+                using var sr = new StreamReader(section.Body);
+                name = (await sr.ReadToEndAsync(ct)).Trim();
+                if (name.Length > MaxNameLength) throw new InvalidSettingException("name", $"name is longer than {MaxNameLength} characters.");
+                continue;
+            }
+            upload.SuggestedName ??= HeaderUtilities.RemoveQuotes(disposition.FileName).Value is { Length: > 0 } fileName
+                ? Path.GetFileNameWithoutExtension(fileName)
+                : null;
+            await upload.AddFileAsync(field, section.Body, ct);
+        }
+        if (!string.IsNullOrWhiteSpace(name)) upload.SuggestedName = name;
+        return await upload.CommitAsync(ct);
+    }
+
+    private static async Task<Results<Ok<DatasetList>, ValidationProblem>> ListAsync(DatasetStore store, int? offset, int? limit, CancellationToken ct)
+    {
+        var (o, l) = (offset ?? 0, limit ?? 50);
+        if (o < 0) return ApiProblems.Invalid("offset", "offset must be 0 or more.");
+        if (l is < 1 or > 500) return ApiProblems.Invalid("limit", "limit must be between 1 and 500.");
+        var (items, total) = await store.ListAsync(o, l, ct);
+        return TypedResults.Ok(new DatasetList(items.Select(ToResponse).ToList(), total, o, l));
+    }
+
+    private static async Task<Results<Ok<DatasetResponse>, ProblemHttpResult>> GetAsync(string id, DatasetStore store, CancellationToken ct) =>
+        await store.GetAsync(id, ct) is { } d ? TypedResults.Ok(ToResponse(d)) : ApiProblems.NotFound($"There is no dataset '{id}'.");
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, DatasetStore store, CancellationToken ct)
+    {
+        try
+        {
+            await store.DeleteAsync(id, ct);
+            return TypedResults.NoContent();
+        }
+        catch (NotFoundException e) { return ApiProblems.NotFound(e.Message); }
+        catch (ConflictException e) { return ApiProblems.Conflict(e.Message); }
+    }
+}
