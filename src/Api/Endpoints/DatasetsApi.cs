@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using RnnLmService.Api.Contracts;
 using RnnLmService.Core;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage;
@@ -23,14 +24,30 @@ public static class DatasetsApi
 
     public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/datasets").WithTags("Datasets");
+        var group = app.MapGroup("/api/datasets").WithTags("Datasets")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", UploadAsync).WithName("UploadDataset")
             .WithMetadata(new UploadSizeLimit(app.ServiceProvider))
-            .WithSummary("Upload a UTF-8 text corpus: multipart 'file' (split 80/10/10 by line) or 'train'/'valid'/'test', or JSON {name, text}.");
-        // No .Accepts(...) metadata: it would answer a wrong media type with a bare 415 before the handler's problem+json.
-        group.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("Datasets, newest first.");
-        group.MapGet("/{id}", GetAsync).WithName("GetDataset").WithSummary("One dataset with its counts and hash.");
-        group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset").WithSummary("Delete a dataset no queued or running job uses.");
+            .WithSummary("Upload a UTF-8 text corpus")
+            .WithDescription("Streams the corpus to disk, counting lines, words, characters and bytes and hashing it (SHA-256) on the way. "
+                + "Send multipart/form-data with one file field 'file' (split at upload into contiguous train/valid/test by line: the last "
+                + "10 % of lines test, the 10 % before valid, the rest train) or the three fields 'train', 'valid' and 'test'; an optional "
+                + "form field 'name' names it. Small corpora may come as application/json (DatasetTextRequest: name and text, or train/valid/test). "
+                + "Not UTF-8, empty or whitespace-only → 400 naming the field; over RnnLm:Serving:MaxUploadBytes → 413.")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        // No .Accepts(...) metadata: routing would answer another media type with a bare 415 before the handler's problem+json.
+        group.MapGet("/", ListAsync).WithName("ListDatasets")
+            .WithSummary("List datasets")
+            .WithDescription("Datasets, newest first, paged with offset (default 0) and limit (1-500, default 50).");
+        group.MapGet("/{id}", GetAsync).WithName("GetDataset")
+            .WithSummary("Get a dataset")
+            .WithDescription("One dataset with its counts per split and its SHA-256.");
+        group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset")
+            .WithSummary("Delete a dataset")
+            .WithDescription("Deletes the dataset's record and files; 409 while a queued or running job uses it.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 
@@ -46,26 +63,24 @@ public static class DatasetsApi
     /// <summary>Bytes of multipart framing (boundaries, headers, the name field) allowed beyond the upload limit.</summary>
     private const long MultipartSlack = 1024 * 1024;
 
-    /// <summary>A small corpus sent as JSON: one <c>text</c> (split at upload) or the three splits.</summary>
-    public sealed record DatasetTextRequest(string? Name, string? Text, string? Train = null, string? Valid = null, string? Test = null);
-
-    public sealed record SplitStats(long Lines, long Words, long Bytes);
-
-    public sealed record DatasetResponse(
-        string Id, string Name, DateTime CreatedAt, string SplitKind,
-        long Lines, long Words, long Characters, long Bytes, string Sha256,
-        IReadOnlyDictionary<string, SplitStats> Splits);
-
-    public sealed record DatasetList(IReadOnlyList<DatasetResponse> Items, int Total, int Offset, int Limit);
-
-    internal static DatasetResponse ToResponse(DatasetRecord d) => new(
-        d.Id, d.Name, d.CreatedAt, d.SplitKind, d.Lines, d.Words, d.Characters, d.Bytes, d.Sha256,
-        new Dictionary<string, SplitStats>
+    internal static DatasetResponse ToResponse(DatasetRecord d) => new()
+    {
+        Id = d.Id,
+        Name = d.Name,
+        CreatedAt = d.CreatedAt,
+        SplitKind = d.SplitKind,
+        Lines = d.Lines,
+        Words = d.Words,
+        Characters = d.Characters,
+        Bytes = d.Bytes,
+        Sha256 = d.Sha256,
+        Splits = new DatasetSplits
         {
-            ["train"] = new(d.TrainLines, d.TrainWords, d.TrainBytes),
-            ["valid"] = new(d.ValidLines, d.ValidWords, d.ValidBytes),
-            ["test"] = new(d.TestLines, d.TestWords, d.TestBytes),
-        });
+            Train = new() { Lines = d.TrainLines, Words = d.TrainWords, Bytes = d.TrainBytes },
+            Valid = new() { Lines = d.ValidLines, Words = d.ValidWords, Bytes = d.ValidBytes },
+            Test = new() { Lines = d.TestLines, Words = d.TestWords, Bytes = d.TestBytes },
+        },
+    };
 
     private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> UploadAsync(
         HttpContext http, DatasetStore store, IOptions<RnnLmOptions> options, CancellationToken ct)
@@ -164,7 +179,7 @@ public static class DatasetsApi
         if (o < 0) return ApiProblems.Invalid("offset", "offset must be 0 or more.");
         if (l is < 1 or > 500) return ApiProblems.Invalid("limit", "limit must be between 1 and 500.");
         var (items, total) = await store.ListAsync(o, l, ct);
-        return TypedResults.Ok(new DatasetList(items.Select(ToResponse).ToList(), total, o, l));
+        return TypedResults.Ok(new DatasetList { Items = items.Select(ToResponse).ToList(), Total = total, Offset = o, Limit = l });
     }
 
     private static async Task<Results<Ok<DatasetResponse>, ProblemHttpResult>> GetAsync(string id, DatasetStore store, CancellationToken ct) =>

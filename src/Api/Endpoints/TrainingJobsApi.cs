@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
+using RnnLmService.Api.Contracts;
 using RnnLmService.Core;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Storage;
@@ -24,50 +25,35 @@ public static partial class TrainingJobsApi
 
     public static IEndpointRouteBuilder MapTrainingJobsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/training-jobs").WithTags("Training jobs");
+        var group = app.MapGroup("/api/training-jobs").WithTags("Training jobs")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", CreateAsync).WithName("CreateTrainingJob")
-            .WithSummary("Queue a training job: dataset, model name and hyperparameters (tokenizer, model, training).");
-        group.MapGet("/", ListAsync).WithName("ListTrainingJobs").WithSummary("Jobs, newest first, optionally of one status.");
-        group.MapGet("/{id}", GetAsync).WithName("GetTrainingJob").WithSummary("Status and progress (epoch, step, loss, perplexities, elapsed, ETA).");
+            .WithSummary("Queue a training job")
+            .WithDescription("Body (application/json, CreateTrainingJobRequest): datasetId, modelName, optional priority, promote, uniqueKey, "
+                + "and hyperparameters in tokenizer {kind, lowercase, splitPunctuation, maxVocabularySize, minCount}, model {cellType, "
+                + "embeddingSize, hiddenSize, layers, dropout, tieWeights} and training {optimizer, learningRate, annealFactor, clip, "
+                + "weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed}; anything left out takes the engine's default. "
+                + "Every value is checked with its range (400 naming the field); answers 202 with Location of the queued job.")
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        group.MapGet("/", ListAsync).WithName("ListTrainingJobs")
+            .WithSummary("List training jobs")
+            .WithDescription("Jobs, newest first; filter with status (queued, running, succeeded, failed, cancelled), page with offset and limit (1-500).");
+        group.MapGet("/{id}", GetAsync).WithName("GetTrainingJob")
+            .WithSummary("Get a training job")
+            .WithDescription("Status and progress: epoch, step, total steps, train loss, validation perplexity and the best so far, tokens/s, "
+                + "elapsed and ETA; when finished the model version it produced and its test perplexity, or the failure reason.");
         group.MapGet("/{id}/events", EventsAsync).WithName("GetTrainingJobEvents")
-            .WithSummary("The job's events: Server-Sent Events with Accept: text/event-stream (ending at a terminal status), else JSON after ?after=cursor.");
-        group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelTrainingJob").WithSummary("Cancel a queued or running job.");
+            .WithSummary("Follow a training job's events")
+            .WithDescription("With Accept: text/event-stream, Server-Sent Events (event name = type, id = cursor, data = payload) that end after "
+                + "the terminal status; Last-Event-ID resumes. Otherwise JSON: the events after the cursor ?after= (default 0), at most limit.");
+        group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelTrainingJob")
+            .WithSummary("Cancel a training job")
+            .WithDescription("A queued job is cancelled at once; a running one is flagged and its worker stops it within seconds (202 either way). "
+                + "A finished job answers 409.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
-
-    /// <summary>A job request: everything but the dataset and the name has the engine's defaults.</summary>
-    public sealed record CreateTrainingJobRequest
-    {
-        public string? DatasetId { get; init; }
-        public string? ModelName { get; init; }
-        /// <summary>Higher runs first (-1000..1000, default 0).</summary>
-        public int Priority { get; init; }
-        /// <summary>Make the produced version the default model on success.</summary>
-        public bool Promote { get; init; }
-        /// <summary>Optional idempotency key: a second request with the same key returns the first job.</summary>
-        public string? UniqueKey { get; init; }
-        public TokenizerOptions? Tokenizer { get; init; }
-        public ModelOptions? Model { get; init; }
-        public TrainingOptions? Training { get; init; }
-    }
-
-    public sealed record JobProgressResponse(
-        int Epoch, int TotalEpochs, long Step, long TotalSteps, double? TrainLoss, double? ValidPerplexity,
-        double? BestValidPerplexity, double? TokensPerSecond, double? LearningRate, double? ElapsedSeconds, double? EtaSeconds);
-
-    public sealed record JobModelResponse(string Name, int Version, string Ref);
-
-    public sealed record JobResponse(
-        string Id, string Status, string ModelName, string DatasetId, int Priority, bool Promote,
-        DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt, int Attempts, bool CancelRequested,
-        JobProgressResponse Progress, string? ResumedFrom, string? FailureReason,
-        JobModelResponse? ProducedModel, double? TestPerplexity, JsonElement Spec);
-
-    public sealed record JobList(IReadOnlyList<JobResponse> Items, int Total, int Offset, int Limit);
-
-    public sealed record JobEventResponse(long Id, DateTime Time, string Type, JsonElement Data);
-
-    public sealed record JobEventList(IReadOnlyList<JobEventResponse> Items, long Next, bool Finished);
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
     private static partial Regex ModelNamePattern();
@@ -78,15 +64,33 @@ public static partial class TrainingJobsApi
         double? eta = j.Status == JobStatus.Running && j.Step > 0 && j.TotalSteps >= j.Step && j.RunSeconds > 0
             ? j.RunSeconds / j.Step * (j.TotalSteps - j.Step)
             : null;
-        return new JobResponse(
-            j.Id, JobStatuses.ToText(j.Status), j.ModelName, j.DatasetId, j.Priority, j.Promote,
-            j.CreatedAt, j.StartedAt, j.FinishedAt, j.Attempts, j.CancelRequested,
-            new JobProgressResponse(j.Epoch, j.TotalEpochs, j.Step, j.TotalSteps, j.TrainLoss, j.ValidPerplexity,
-                j.BestValidPerplexity, j.TokensPerSecond, j.LearningRate, elapsed, eta),
-            j.ResumedFrom, j.FailureReason,
-            j.ProducedModelName is { } n && j.ProducedModelVersion is { } v ? new JobModelResponse(n, v, $"{n}@{v}") : null,
-            j.TestPerplexity,
-            JsonDocument.Parse(j.SpecJson).RootElement.Clone());
+        return new JobResponse
+        {
+            Id = j.Id,
+            Status = JobStatuses.ToText(j.Status),
+            ModelName = j.ModelName,
+            DatasetId = j.DatasetId,
+            Priority = j.Priority,
+            Promote = j.Promote,
+            CreatedAt = j.CreatedAt,
+            StartedAt = j.StartedAt,
+            FinishedAt = j.FinishedAt,
+            Attempts = j.Attempts,
+            CancelRequested = j.CancelRequested,
+            Progress = new JobProgressResponse
+            {
+                Epoch = j.Epoch, TotalEpochs = j.TotalEpochs, Step = j.Step, TotalSteps = j.TotalSteps,
+                TrainLoss = j.TrainLoss, ValidPerplexity = j.ValidPerplexity, BestValidPerplexity = j.BestValidPerplexity,
+                TokensPerSecond = j.TokensPerSecond, LearningRate = j.LearningRate, ElapsedSeconds = elapsed, EtaSeconds = eta,
+            },
+            ResumedFrom = j.ResumedFrom,
+            FailureReason = j.FailureReason,
+            ProducedModel = j.ProducedModelName is { } n && j.ProducedModelVersion is { } v
+                ? new JobModelResponse { Name = n, Version = v, Ref = $"{n}@{v}" }
+                : null,
+            TestPerplexity = j.TestPerplexity,
+            Spec = JsonDocument.Parse(j.SpecJson).RootElement.Clone(),
+        };
     }
 
     private static async Task<Results<Accepted<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
@@ -172,7 +176,7 @@ public static partial class TrainingJobsApi
         if (l is < 1 or > 500) return ApiProblems.Invalid("limit", "limit must be between 1 and 500.");
         var page = await jobs.ListAsync(filter, o, l, ct);
         var now = clock.GetUtcNow().UtcDateTime;
-        return TypedResults.Ok(new JobList(page.Items.Select(j => ToResponse(j, now)).ToList(), page.Total, o, l));
+        return TypedResults.Ok(new JobList { Items = page.Items.Select(j => ToResponse(j, now)).ToList(), Total = page.Total, Offset = o, Limit = l });
     }
 
     private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(string id, JobStore jobs, TimeProvider clock, CancellationToken ct) =>
@@ -209,7 +213,7 @@ public static partial class TrainingJobsApi
         if (l is < 1 or > 5000) return ApiProblems.Invalid("limit", "limit must be between 1 and 5000.");
         var events = await jobs.EventsAfterAsync(id, cursor, l, ct);
         var items = events.Select(ToResponse).ToList();
-        return TypedResults.Ok(new JobEventList(items, items.Count > 0 ? items[^1].Id : cursor, items.Any(IsTerminal)));
+        return TypedResults.Ok(new JobEventList { Items = items, Next = items.Count > 0 ? items[^1].Id : cursor, Finished = items.Any(IsTerminal) });
     }
 
     /// <summary>Polls the store (the only channel between API and worker processes) and ends after a terminal status.</summary>
@@ -237,8 +241,13 @@ public static partial class TrainingJobsApi
         }
     }
 
-    private static JobEventResponse ToResponse(JobEventRecord e) =>
-        new(e.Id, e.Time, e.Type, JsonDocument.Parse(e.PayloadJson).RootElement.Clone());
+    private static JobEventResponse ToResponse(JobEventRecord e) => new()
+    {
+        Id = e.Id,
+        Time = e.Time,
+        Type = e.Type,
+        Data = JsonDocument.Parse(e.PayloadJson).RootElement.Clone(),
+    };
 
     private static bool IsTerminal(JobEventResponse e) =>
         e.Type == JobEventTypes.Status && e.Data.TryGetProperty("status", out var s)

@@ -1,0 +1,118 @@
+namespace RnnLmService.Api.Contracts;
+
+/// <summary>A small corpus sent as JSON: one <c>text</c> (split 80/10/10 by line at upload) or the three splits.</summary>
+public sealed record DatasetTextRequest
+{
+    /// <summary>A name for the dataset (optional, at most 200 characters).</summary>
+    /// <example>nursery rhymes</example>
+    public string? Name { get; init; }
+
+    /// <summary>The whole corpus, split at upload: the last 10 % of lines (at least one) test, the 10 % before valid, the rest train.</summary>
+    /// <example>the cat sat on the mat
+    /// the dog sat on the log
+    /// the cat ate the rat</example>
+    public string? Text { get; init; }
+
+    /// <summary>The training split, when sending the three splits instead of <c>text</c>.</summary>
+    /// <example>the cat sat on the mat</example>
+    public string? Train { get; init; }
+
+    /// <summary>The validation split.</summary>
+    /// <example>the dog sat on the log</example>
+    public string? Valid { get; init; }
+
+    /// <summary>The test split.</summary>
+    /// <example>the cat ate the rat</example>
+    public string? Test { get; init; }
+}
+
+/// <summary>Counts of one split of a dataset.</summary>
+public sealed record SplitStats
+{
+    /// <summary>Lines (a last line without a newline counts).</summary>
+    /// <example>8000</example>
+    public long Lines { get; init; }
+
+    /// <summary>Words: runs of non-whitespace characters.</summary>
+    /// <example>120000</example>
+    public long Words { get; init; }
+
+    /// <summary>Size in bytes (UTF-8).</summary>
+    /// <example>650000</example>
+    public long Bytes { get; init; }
+}
+
+/// <summary>An uploaded corpus with its counts and hash; its files are <c>datasets/{id}/train.txt valid.txt test.txt</c>.</summary>
+public sealed record DatasetResponse
+{
+    /// <summary>The dataset's id.</summary>
+    /// <example>01a21fb3047a7dc3a7714047bafa6061</example>
+    public required string Id { get; init; }
+
+    /// <summary>Its name (given, or the first file's name).</summary>
+    /// <example>kjv</example>
+    public required string Name { get; init; }
+
+    /// <summary>When it was uploaded (UTC).</summary>
+    /// <example>2026-11-28T00:40:00Z</example>
+    public DateTime CreatedAt { get; init; }
+
+    /// <summary><c>given</c> (uploaded as train/valid/test) or <c>derived</c> (one file split 80/10/10 by line at upload).</summary>
+    /// <example>derived</example>
+    public required string SplitKind { get; init; }
+
+    /// <summary>Lines of all splits.</summary>
+    /// <example>10000</example>
+    public long Lines { get; init; }
+
+    /// <summary>Words of all splits (runs of non-whitespace).</summary>
+    /// <example>150000</example>
+    public long Words { get; init; }
+
+    /// <summary>Characters (Unicode scalar values) of all splits.</summary>
+    /// <example>800000</example>
+    public long Characters { get; init; }
+
+    /// <summary>Bytes (UTF-8) of all splits.</summary>
+    /// <example>810000</example>
+    public long Bytes { get; init; }
+
+    /// <summary>SHA-256 (hex) of train, valid and test concatenated; for one uploaded file, that file's hash.</summary>
+    /// <example>9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08</example>
+    public required string Sha256 { get; init; }
+
+    /// <summary>Counts per split.</summary>
+    public required DatasetSplits Splits { get; init; }
+}
+
+/// <summary>The counts of a dataset's three splits.</summary>
+public sealed record DatasetSplits
+{
+    /// <summary>The training split (the vocabulary is built from it).</summary>
+    public required SplitStats Train { get; init; }
+
+    /// <summary>The validation split (model selection, learning-rate annealing).</summary>
+    public required SplitStats Valid { get; init; }
+
+    /// <summary>The test split (the final perplexity).</summary>
+    public required SplitStats Test { get; init; }
+}
+
+/// <summary>A page of datasets, newest first.</summary>
+public sealed record DatasetList
+{
+    /// <summary>The datasets of this page.</summary>
+    public required IReadOnlyList<DatasetResponse> Items { get; init; }
+
+    /// <summary>All datasets.</summary>
+    /// <example>3</example>
+    public int Total { get; init; }
+
+    /// <summary>Datasets skipped before this page.</summary>
+    /// <example>0</example>
+    public int Offset { get; init; }
+
+    /// <summary>Most datasets on a page.</summary>
+    /// <example>50</example>
+    public int Limit { get; init; }
+}
