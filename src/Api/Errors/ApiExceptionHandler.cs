@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using RnnLmService.Core;
+using Storage = RnnLmService.Core.Storage;
 
 namespace RnnLmService.Api.Errors;
 
@@ -26,7 +27,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
             logger.LogError(exception, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);
 
         http.Response.StatusCode = problem.Status!.Value;
-        if (exception is ServiceException { RetryAfter: { } retry })
+        if (RetryAfter(exception) is { } retry)
             http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString();
 
         if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception }))
@@ -42,8 +43,19 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
         ModelFormatException e => Problem(StatusCodes.Status422UnprocessableEntity,
             $"The model's files cannot be loaded: {e.Message}", "model", "model_unloadable"),
         BadHttpRequestException e => FromBadRequest(e),
+        Storage.NotFoundException e => Problem(StatusCodes.Status404NotFound, e.Message, null, "not_found"),
+        Storage.ConflictException e => Problem(StatusCodes.Status409Conflict, e.Message, null, "conflict"),
+        Storage.PayloadTooLargeException e => Problem(StatusCodes.Status413PayloadTooLarge, e.Message, e.Field, "body_too_large"),
+        Storage.StoreUnavailableException e => Problem(StatusCodes.Status503ServiceUnavailable, e.Message, null, "store_unavailable"),
         JsonException e => FromJson(e),
         _ => Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred.", null, "internal_error"),
+    };
+
+    private static TimeSpan? RetryAfter(Exception exception) => exception switch
+    {
+        ServiceException e => e.RetryAfter,
+        Storage.StoreUnavailableException => TimeSpan.FromSeconds(5),
+        _ => null,
     };
 
     private static ProblemDetails FromBadRequest(BadHttpRequestException e)
