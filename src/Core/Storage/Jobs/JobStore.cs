@@ -176,6 +176,28 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
         return job;
     }
 
+    /// <summary>Running jobs whose claim starts with <paramref name="workerIdPrefix"/>, with the claiming worker's id.</summary>
+    public async Task<IReadOnlyList<(string JobId, string WorkerId)>> RunningClaimsAsync(string workerIdPrefix, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var rows = await db.TrainingJobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Running && j.ClaimedBy != null && j.ClaimedBy.StartsWith(workerIdPrefix))
+            .Select(j => new { j.Id, j.ClaimedBy }).ToListAsync(ct);
+        return rows.Select(r => (r.Id, r.ClaimedBy!)).ToList();
+    }
+
+    /// <summary>
+    /// Ends the lease of a job whose worker is known to be dead (e.g. its process is gone from this machine), so the
+    /// next claim takes it at once instead of after the lease. False when that worker no longer holds it.
+    /// </summary>
+    public async Task<bool> ExpireLeaseAsync(string jobId, string deadWorkerId, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var past = Now.AddSeconds(-1);
+        return await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == deadWorkerId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.LeaseUntil, past), ct) == 1;
+    }
+
     /// <summary>Renews the lease and reports whether the client asked to cancel; <see cref="LeaseLostException"/> when the claim is gone.</summary>
     public async Task<HeartbeatResult> HeartbeatAsync(string jobId, string workerId, TimeSpan lease, CancellationToken ct = default)
     {
