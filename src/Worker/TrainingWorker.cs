@@ -201,8 +201,8 @@ public sealed class TrainingWorker(
         var lastCheckpoint = Stopwatch.StartNew();
         var clock = Stopwatch.StartNew();
         RunProgress? latest = null;
-        var epochEnds = new ConcurrentQueue<RunProgress>();
-        var notes = new ConcurrentQueue<(string Type, int Epoch, long Step)>();
+        // Events in the order they happened: resumes, checkpoints and epoch-end progress (step progress is throttled apart).
+        var notes = new ConcurrentQueue<(string Type, int Epoch, long Step, RunProgress? Progress)>();
         var checkpointedAfterShutdown = false;
 
         void Stop(StopReason r)
@@ -251,13 +251,13 @@ public sealed class TrainingWorker(
             Progress = p =>
             {
                 latest = p;
-                if (p.EpochEnded) epochEnds.Enqueue(p);
+                if (p.EpochEnded) notes.Enqueue((JobEventTypes.Progress, p.Epoch, p.GlobalStep, p));
             },
-            Resumed = (epoch, step) => notes.Enqueue((JobEventTypes.Resumed, epoch, step)),
+            Resumed = (epoch, step) => notes.Enqueue((JobEventTypes.Resumed, epoch, step, null)),
             Checkpointed = (epoch, step) =>
             {
                 lastCheckpoint.Restart();
-                notes.Enqueue((JobEventTypes.Checkpoint, epoch, step));
+                notes.Enqueue((JobEventTypes.Checkpoint, epoch, step, null));
                 if (shutdownAt is not null)
                 {
                     checkpointedAfterShutdown = true;
@@ -285,6 +285,7 @@ public sealed class TrainingWorker(
         var lastHeartbeat = Stopwatch.StartNew();
         var lastProgressEvent = Stopwatch.StartNew();
         RunProgress? written = null;
+        double? lastValid = job.ValidPerplexity;
         var baseSeconds = job.RunSeconds;
         while (!done.Task.IsCompleted)
         {
@@ -352,16 +353,16 @@ public sealed class TrainingWorker(
         {
             while (notes.TryDequeue(out var note))
             {
-                if (note.Type == JobEventTypes.Resumed)
+                if (note.Progress is { } end)
+                {
+                    await WriteProgressAsync(end, true);
+                    written = end;
+                    lastProgressEvent.Restart();
+                }
+                else if (note.Type == JobEventTypes.Resumed)
                     await jobs.MarkResumedAsync(job.Id, WorkerId, note.Epoch, note.Step, CancellationToken.None);
                 else
                     await jobs.AppendEventAsync(job.Id, note.Type, new { epoch = note.Epoch, step = note.Step }, CancellationToken.None);
-            }
-            while (epochEnds.TryDequeue(out var end))
-            {
-                await WriteProgressAsync(end, true);
-                written = end;
-                lastProgressEvent.Restart();
             }
             if (latest is { } p && !ReferenceEquals(p, written))
             {
@@ -374,6 +375,9 @@ public sealed class TrainingWorker(
 
         async Task WriteProgressAsync(RunProgress p, bool withEvent)
         {
+            // Step reports carry no validation perplexity: repeat the last epoch's.
+            if (p.ValidPerplexity is { } v) lastValid = v;
+            else if (lastValid is { } last) p = p with { ValidPerplexity = last };
             var progress = new JobProgress(p.Epoch, p.TotalEpochs, p.GlobalStep, p.TotalSteps, p.TrainLoss, p.ValidPerplexity,
                 p.BestValidPerplexity, p.TokensPerSecond, p.LearningRate, baseSeconds + clock.Elapsed.TotalSeconds);
             if (!await jobs.UpdateProgressAsync(job.Id, WorkerId, progress, withEvent, CancellationToken.None))

@@ -223,11 +223,12 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
                 .SetProperty(j => j.TotalEpochs, p.TotalEpochs)
                 .SetProperty(j => j.Step, p.Step)
                 .SetProperty(j => j.TotalSteps, p.TotalSteps)
-                .SetProperty(j => j.TrainLoss, p.TrainLoss)
-                .SetProperty(j => j.ValidPerplexity, p.ValidPerplexity)
-                .SetProperty(j => j.BestValidPerplexity, p.BestValidPerplexity)
-                .SetProperty(j => j.TokensPerSecond, p.TokensPerSecond)
-                .SetProperty(j => j.LearningRate, p.LearningRate)
+                // A report without a number (step reports carry no validation perplexity) keeps the last one.
+                .SetProperty(j => j.TrainLoss, j => p.TrainLoss ?? j.TrainLoss)
+                .SetProperty(j => j.ValidPerplexity, j => p.ValidPerplexity ?? j.ValidPerplexity)
+                .SetProperty(j => j.BestValidPerplexity, j => p.BestValidPerplexity ?? j.BestValidPerplexity)
+                .SetProperty(j => j.TokensPerSecond, j => p.TokensPerSecond ?? j.TokensPerSecond)
+                .SetProperty(j => j.LearningRate, j => p.LearningRate ?? j.LearningRate)
                 .SetProperty(j => j.RunSeconds, p.RunSeconds), ct);
         if (changed == 1 && writeEvent)
         {
