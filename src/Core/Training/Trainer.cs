@@ -202,7 +202,7 @@ public sealed class Trainer(TrainingSpec spec)
                 if (!improved) SetLearningRate(optimizer, lr);
                 context.Logger?.LogInformation("Epoch {Epoch}: train loss {Loss:F3}, valid ppl {Valid:F2}, lr {Lr}", epoch + 1, epochMean, Math.Exp(validLoss), lr);
                 context.Progress?.Invoke(new TrainingProgress(ProgressKind.Epoch, epoch + 1, stepsPerEpoch, stepsPerEpoch, State.GlobalStep, totalSteps,
-                    epochMean, lr, State.SecondsDone > 0 ? State.TokensDone / (State.SecondsDone + clock.Elapsed.TotalSeconds) : 0, Math.Exp(validLoss), BestPerplexity()));
+                    epochMean, lr, State.TokensDone / Math.Max(1e-9, State.SecondsDone + clock.Elapsed.TotalSeconds), Math.Exp(validLoss), BestPerplexity()));
 
                 var stop = o.Patience > 0 && State.EpochsWithoutImprovement >= o.Patience;
                 if (context.CheckpointDirectory is not null && epoch + 1 < o.Epochs && !stop)
@@ -211,9 +211,15 @@ public sealed class Trainer(TrainingSpec spec)
                     Hidden = null;
                     SaveState(clock);
                 }
-                if (stop) return true;
+                if (stop) return Finish(clock, stoppedEarly: true);
             }
-            return false;
+            return Finish(clock, stoppedEarly: false);
+        }
+
+        private bool Finish(Stopwatch clock, bool stoppedEarly)
+        {
+            State = State with { SecondsDone = State.SecondsDone + clock.Elapsed.TotalSeconds };
+            return stoppedEarly;
         }
 
         /// <summary>One truncated-BPTT step on batch <paramref name="b"/>; returns the tokens it trained on.</summary>

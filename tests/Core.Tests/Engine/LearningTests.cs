@@ -29,6 +29,8 @@ public sealed class LearningTests(TrainedModelFixture fixture) : IClassFixture<T
         Assert.InRange(fixture.Metrics.TestPerplexity, 1.0, 2.0);
         Assert.Equal(6, fixture.Metrics.Epochs);
         Assert.Equal(6, fixture.Metrics.ValidPerplexityHistory.Count);
+        Assert.Equal(fixture.Metrics.BestValidPerplexity, fixture.Metrics.ValidPerplexityHistory.Min(), 9);
+        Assert.True(fixture.Metrics.TokensPerSecond > 0);
     }
 
     [Fact]
