@@ -53,8 +53,23 @@ public sealed class TrainingWorker(
         })
         .Build();
 
-    /// <summary>This worker's identity in job claims.</summary>
-    public string WorkerId { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+    /// <summary>How often a worker looks for jobs held by dead processes of its own machine.</summary>
+    private static readonly TimeSpan DeadClaimScanInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// This worker's identity in job claims: <c>{machine}/{boot id}/{process id}/{random}</c>. The machine and boot id
+    /// let a worker on the same machine tell that a claim's process is gone (killed, crashed) and take the job at once.
+    /// </summary>
+    public string WorkerId { get; } = $"{LocalMachinePrefix}{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary><c>{machine}/{boot id}/</c>, or null-equivalent "" parts when the boot id is unknown (not Linux).</summary>
+    internal static readonly string LocalMachinePrefix = $"{Environment.MachineName}/{BootId()}/";
+
+    private static string BootId()
+    {
+        try { return File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim()[..8]; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { return "noboot"; }
+    }
 
     /// <summary>Ids of the jobs this worker has claimed (for tests and diagnostics).</summary>
     public ConcurrentQueue<string> ClaimedJobs { get; } = new();
@@ -73,10 +88,16 @@ public sealed class TrainingWorker(
         using var slots = new SemaphoreSlim(w.Concurrency);
         var running = new ConcurrentDictionary<string, Task>();
         var failures = 0;
+        var lastDeadScan = (Stopwatch?)null;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                if (lastDeadScan is null || lastDeadScan.Elapsed >= DeadClaimScanInterval)
+                {
+                    await ReleaseDeadLocalClaimsAsync();
+                    lastDeadScan = Stopwatch.StartNew();
+                }
                 await slots.WaitAsync(stoppingToken);
                 TrainingJobRecord? job;
                 try
@@ -124,6 +145,40 @@ public sealed class TrainingWorker(
         }
     }
 
+    /// <summary>
+    /// Jobs claimed by a process of this machine (same boot) that no longer exists — a worker killed with SIGKILL and
+    /// restarted — are made claimable now rather than when their lease runs out. A live process's claim is never touched.
+    /// </summary>
+    private async Task ReleaseDeadLocalClaimsAsync()
+    {
+        if (LocalMachinePrefix.Contains("/noboot/", StringComparison.Ordinal)) return;
+        try
+        {
+            foreach (var (jobId, owner) in await jobs.RunningClaimsAsync(LocalMachinePrefix, CancellationToken.None))
+            {
+                var parts = owner[LocalMachinePrefix.Length..].Split('/');
+                if (parts.Length < 1 || !int.TryParse(parts[0], out var pid) || IsAlive(pid)) continue;
+                if (await jobs.ExpireLeaseAsync(jobId, owner, CancellationToken.None))
+                    logger.LogInformation("Job {JobId} was held by {Owner}, a process of this machine that is gone; it is claimable now", jobId, owner);
+            }
+        }
+        catch (Exception e) when (e is DbException or DbUpdateException or TimeoutException or InvalidOperationException)
+        {
+            logger.LogWarning("Could not look for jobs held by dead local workers: {Reason}", e.Message);
+        }
+
+        static bool IsAlive(int pid)
+        {
+            try
+            {
+                using var p = Process.GetProcessById(pid);
+                return !p.HasExited;
+            }
+            catch (ArgumentException) { return false; }
+            catch (InvalidOperationException) { return false; }
+        }
+    }
+
     private enum StopReason { None, Cancelled, LeaseLost, Shutdown }
 
     private async Task RunJobAsync(TrainingJobRecord job, CancellationToken stoppingToken)
@@ -146,8 +201,8 @@ public sealed class TrainingWorker(
         var lastCheckpoint = Stopwatch.StartNew();
         var clock = Stopwatch.StartNew();
         RunProgress? latest = null;
-        var epochEnds = new ConcurrentQueue<RunProgress>();
-        var notes = new ConcurrentQueue<(string Type, int Epoch, long Step)>();
+        // Events in the order they happened: resumes, checkpoints and epoch-end progress (step progress is throttled apart).
+        var notes = new ConcurrentQueue<(string Type, int Epoch, long Step, RunProgress? Progress)>();
         var checkpointedAfterShutdown = false;
 
         void Stop(StopReason r)
@@ -196,13 +251,13 @@ public sealed class TrainingWorker(
             Progress = p =>
             {
                 latest = p;
-                if (p.EpochEnded) epochEnds.Enqueue(p);
+                if (p.EpochEnded) notes.Enqueue((JobEventTypes.Progress, p.Epoch, p.GlobalStep, p));
             },
-            Resumed = (epoch, step) => notes.Enqueue((JobEventTypes.Resumed, epoch, step)),
+            Resumed = (epoch, step) => notes.Enqueue((JobEventTypes.Resumed, epoch, step, null)),
             Checkpointed = (epoch, step) =>
             {
                 lastCheckpoint.Restart();
-                notes.Enqueue((JobEventTypes.Checkpoint, epoch, step));
+                notes.Enqueue((JobEventTypes.Checkpoint, epoch, step, null));
                 if (shutdownAt is not null)
                 {
                     checkpointedAfterShutdown = true;
@@ -230,6 +285,7 @@ public sealed class TrainingWorker(
         var lastHeartbeat = Stopwatch.StartNew();
         var lastProgressEvent = Stopwatch.StartNew();
         RunProgress? written = null;
+        double? lastValid = job.ValidPerplexity;
         var baseSeconds = job.RunSeconds;
         while (!done.Task.IsCompleted)
         {
@@ -297,16 +353,16 @@ public sealed class TrainingWorker(
         {
             while (notes.TryDequeue(out var note))
             {
-                if (note.Type == JobEventTypes.Resumed)
+                if (note.Progress is { } end)
+                {
+                    await WriteProgressAsync(end, true);
+                    written = end;
+                    lastProgressEvent.Restart();
+                }
+                else if (note.Type == JobEventTypes.Resumed)
                     await jobs.MarkResumedAsync(job.Id, WorkerId, note.Epoch, note.Step, CancellationToken.None);
                 else
                     await jobs.AppendEventAsync(job.Id, note.Type, new { epoch = note.Epoch, step = note.Step }, CancellationToken.None);
-            }
-            while (epochEnds.TryDequeue(out var end))
-            {
-                await WriteProgressAsync(end, true);
-                written = end;
-                lastProgressEvent.Restart();
             }
             if (latest is { } p && !ReferenceEquals(p, written))
             {
@@ -319,6 +375,9 @@ public sealed class TrainingWorker(
 
         async Task WriteProgressAsync(RunProgress p, bool withEvent)
         {
+            // Step reports carry no validation perplexity: repeat the last epoch's.
+            if (p.ValidPerplexity is { } v) lastValid = v;
+            else if (lastValid is { } last) p = p with { ValidPerplexity = last };
             var progress = new JobProgress(p.Epoch, p.TotalEpochs, p.GlobalStep, p.TotalSteps, p.TrainLoss, p.ValidPerplexity,
                 p.BestValidPerplexity, p.TokensPerSecond, p.LearningRate, baseSeconds + clock.Elapsed.TotalSeconds);
             if (!await jobs.UpdateProgressAsync(job.Id, WorkerId, progress, withEvent, CancellationToken.None))

@@ -210,6 +210,19 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
     }
 
     [Fact]
+    public async Task A_progress_report_without_a_number_keeps_the_last_one()
+    {
+        if (Unavailable) return;
+        var jobs = Store.Jobs();
+        var job = await jobs.EnqueueAsync(Job());
+        await jobs.ClaimAsync("w1", Lease);
+        await jobs.UpdateProgressAsync(job.Id, "w1", new JobProgress(1, 2, 10, 20, 4.0, 90.5, 90.5, 1000, 20, 3));
+        await jobs.UpdateProgressAsync(job.Id, "w1", new JobProgress(2, 2, 12, 20, 3.5, null, null, 1100, 20, 4));
+        var j = (await jobs.GetAsync(job.Id))!;
+        Assert.Equal((2, 12L, 3.5, 90.5, 90.5), (j.Epoch, j.Step, j.TrainLoss!.Value, j.ValidPerplexity!.Value, j.BestValidPerplexity!.Value));
+    }
+
+    [Fact]
     public async Task Events_after_a_cursor_come_in_order()
     {
         if (Unavailable) return;

@@ -11,7 +11,8 @@ namespace RnnLmService.Worker.Tests.Workers;
 
 /// <summary>
 /// The standalone worker as a real process (<c>dotnet RnnLmService.Worker.dll</c>): killed with SIGKILL mid-training,
-/// its job is taken up by the next worker process after the lease runs out and resumes from the last checkpoint.
+/// its job is taken up by the next worker process on the same machine at once (the claim's process is gone; no
+/// waiting out the lease) and resumes from the last checkpoint.
 /// Runs on PostgreSQL when <c>RNNLM_TEST_POSTGRES</c> is set, else on the SQLite file both processes share.
 /// </summary>
 public sealed class WorkerProcessTests(ITestOutputHelper output) : IAsyncLifetime
@@ -61,7 +62,8 @@ public sealed class WorkerProcessTests(ITestOutputHelper output) : IAsyncLifetim
         if (_store.Options.Store.ConnectionString is { } cs) env["RnnLm__Store__ConnectionString"] = cs;
         env["RnnLm__Worker__PollInterval"] = "00:00:00.100";
         env["RnnLm__Worker__HeartbeatInterval"] = "00:00:00.250";
-        env["RnnLm__Worker__LeaseDuration"] = "00:00:03";
+        // A long lease: the restarted worker must see that the killed process is gone, not wait the lease out.
+        env["RnnLm__Worker__LeaseDuration"] = "00:10:00";
         env["RnnLm__Worker__CheckpointInterval"] = "00:00:01";
         env["RnnLm__Worker__TorchThreads"] = "1";
         env["ASPNETCORE_URLS"] = "http://127.0.0.1:0";

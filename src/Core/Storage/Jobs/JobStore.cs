@@ -176,6 +176,28 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
         return job;
     }
 
+    /// <summary>Running jobs whose claim starts with <paramref name="workerIdPrefix"/>, with the claiming worker's id.</summary>
+    public async Task<IReadOnlyList<(string JobId, string WorkerId)>> RunningClaimsAsync(string workerIdPrefix, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var rows = await db.TrainingJobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Running && j.ClaimedBy != null && j.ClaimedBy.StartsWith(workerIdPrefix))
+            .Select(j => new { j.Id, j.ClaimedBy }).ToListAsync(ct);
+        return rows.Select(r => (r.Id, r.ClaimedBy!)).ToList();
+    }
+
+    /// <summary>
+    /// Ends the lease of a job whose worker is known to be dead (e.g. its process is gone from this machine), so the
+    /// next claim takes it at once instead of after the lease. False when that worker no longer holds it.
+    /// </summary>
+    public async Task<bool> ExpireLeaseAsync(string jobId, string deadWorkerId, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var past = Now.AddSeconds(-1);
+        return await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == deadWorkerId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.LeaseUntil, past), ct) == 1;
+    }
+
     /// <summary>Renews the lease and reports whether the client asked to cancel; <see cref="LeaseLostException"/> when the claim is gone.</summary>
     public async Task<HeartbeatResult> HeartbeatAsync(string jobId, string workerId, TimeSpan lease, CancellationToken ct = default)
     {
@@ -201,11 +223,12 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
                 .SetProperty(j => j.TotalEpochs, p.TotalEpochs)
                 .SetProperty(j => j.Step, p.Step)
                 .SetProperty(j => j.TotalSteps, p.TotalSteps)
-                .SetProperty(j => j.TrainLoss, p.TrainLoss)
-                .SetProperty(j => j.ValidPerplexity, p.ValidPerplexity)
-                .SetProperty(j => j.BestValidPerplexity, p.BestValidPerplexity)
-                .SetProperty(j => j.TokensPerSecond, p.TokensPerSecond)
-                .SetProperty(j => j.LearningRate, p.LearningRate)
+                // A report without a number (step reports carry no validation perplexity) keeps the last one.
+                .SetProperty(j => j.TrainLoss, j => p.TrainLoss ?? j.TrainLoss)
+                .SetProperty(j => j.ValidPerplexity, j => p.ValidPerplexity ?? j.ValidPerplexity)
+                .SetProperty(j => j.BestValidPerplexity, j => p.BestValidPerplexity ?? j.BestValidPerplexity)
+                .SetProperty(j => j.TokensPerSecond, j => p.TokensPerSecond ?? j.TokensPerSecond)
+                .SetProperty(j => j.LearningRate, j => p.LearningRate ?? j.LearningRate)
                 .SetProperty(j => j.RunSeconds, p.RunSeconds), ct);
         if (changed == 1 && writeEvent)
         {
