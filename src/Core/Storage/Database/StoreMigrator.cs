@@ -45,5 +45,26 @@ public static class StoreMigrator
             var verb = factory.Provider == StoreProviders.Postgres ? "reach" : "open";
             throw new StoreUnavailableException($"Cannot {verb} {factory.Target}: {reason}.", e);
         }
+        RemoveAbandonedUploads(options.DataPath);
+    }
+
+    /// <summary>Uploads and deletions a crash interrupted (<c>datasets/.upload-*</c>, <c>.deleted-*</c>) older than an hour.</summary>
+    private static void RemoveAbandonedUploads(string dataPath)
+    {
+        var root = Path.Combine(dataPath, "datasets");
+        if (!Directory.Exists(root)) return;
+        foreach (var dir in Directory.EnumerateDirectories(root, ".*"))
+        {
+            var name = Path.GetFileName(dir);
+            if (!name.StartsWith(".upload-", StringComparison.Ordinal) && !name.StartsWith(".deleted-", StringComparison.Ordinal)) continue;
+            try
+            {
+                if (Directory.GetLastWriteTimeUtc(dir) < DateTime.UtcNow.AddHours(-1)) Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: another process may be removing it too.
+            }
+        }
     }
 }
