@@ -30,3 +30,7 @@ need_pytorch() {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   fi
 }
+
+# glibc malloc settings that keep freed large buffers in the heap (no mmap per tensor, no trimming):
+# LibTorch's per-step activations and gradients are then reused instead of page-faulted in afresh.
+TUNED_MALLOC="glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"

@@ -3,10 +3,14 @@ using RnnLmService.Core;
 
 // Benchmarks of the engine (see bench/README.md). Each command prints one JSON line on stdout; progress goes to stderr.
 //   normalize <verses.txt> <outDir>                 one-time normalisation and 80/10/10 split for every contender
+//   throughput <dir> contender=trainer|bare [threads= warmup= steps= ...]
+//   quality <dir> [epochs=6 threads=1 ...]          our trainer's test perplexity
+//   kn <dir> [order=3 vocab=10000]                  interpolated modified Kneser-Ney baseline
+//   overhead <dir> [threads=1 calls=2000]           what the trainer adds per step beyond the bare loop, piece by piece
 //   train <corpus.txt> [key=value ...]              the original one-file run with samples
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: normalize <in> <outDir> | train <corpus.txt> [k=v...]");
+    Console.Error.WriteLine("usage: normalize <in> <outDir> | throughput <dir> contender=trainer|bare [k=v...] | quality <dir> [k=v...] | kn <dir> [k=v...] | train <corpus.txt> [k=v...]");
     return 2;
 }
 if (args[0] == "normalize") return Normalize.Run(args[1], args[2]);
@@ -14,6 +18,15 @@ NativeRuntime.EnsureLoadedOrExit();
 var rest = new Args(args.Skip(2));
 return args[0] switch
 {
+    "throughput" => rest.Get("contender", "trainer") switch
+    {
+        "trainer" => TrainerBench.Throughput(args[1], rest),
+        "bare" => BareLoop.Throughput(args[1], rest),
+        var c => throw new ArgumentException($"unknown contender '{c}' (trainer or bare)"),
+    },
+    "quality" => TrainerBench.Quality(args[1], rest),
+    "kn" => KneserNey.Run(args[1], rest),
+    "overhead" => Overhead.Run(args[1], rest),
     "train" => TrainFile.Run(args[1..]),
     var c => throw new ArgumentException($"unknown command '{c}'"),
 };
