@@ -22,12 +22,14 @@ def throughput(rows):
 
 
 def quality(rows):
-    print(f"{'contender':<10} {'epochs':>6}  {'vocab':>5}  {'vocab hash':<16}  {'valid ppl':>9}  {'test ppl':>9}  {'seconds':>8}")
+    print(f"{'contender':<10} {'epochs':>6}  {'vocab':>5}  {'vocab hash':<16}  {'targets':>7}  {'valid ppl':>9}  {'test ppl':>9}  {'seconds':>8}")
     for r in rows:
         valid = r.get("bestValidPpl", r.get("validPpl"))
-        print(f"{r['contender']:<10} {r.get('epochs', '-')!s:>6}  {r['vocab']:>5}  {r['vocabHash']:<16}  {valid:>9.2f}  {r['testPpl']:>9.2f}  {r['seconds']:>8}")
+        print(f"{r['contender']:<10} {r.get('epochs', '-')!s:>6}  {r['vocab']:>5}  {r['vocabHash']:<16}  {r.get('testTargets', '-')!s:>7}  {valid:>9.2f}  {r['testPpl']:>9.2f}  {r['seconds']:>8}")
     if len({r["vocabHash"] for r in rows}) > 1:
         print("WARNING: the contenders built different vocabularies; the perplexities are not comparable")
+    if len({r.get("testTargets") for r in rows}) > 1:
+        print("WARNING: the contenders scored different numbers of test targets")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,13 @@ internal static class TrainerBench
         return 0;
     }
 
+    /// <summary>Targets the evaluator scores: the split cut into up to B streams (remainder dropped), each stream's first token not scored.</summary>
+    private static long EvaluatedTargets(long tokens, int batch)
+    {
+        var streams = Math.Max(1, Math.Min(batch, (tokens - 1) / 2));
+        return (tokens / streams - 1) * streams;
+    }
+
     private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 
     /// <summary>Trains for <c>epochs</c> epochs with the classic recipe (annealing /4, best model kept) and reports test perplexity.</summary>
@@ -71,6 +78,7 @@ internal static class TrainerBench
             vocabHash = BenchData.Hash(result.Vocabulary),
             trainTokens = m.TrainTokens,
             testTokens = m.TestTokens,
+            testTargets = EvaluatedTargets(m.TestTokens, spec.Training.EvalBatchSize),
             validPpl = m.ValidPerplexityHistory,
             bestValidPpl = m.BestValidPerplexity,
             testPpl = m.TestPerplexity,

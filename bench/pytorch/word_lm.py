@@ -123,7 +123,7 @@ def train_step(model, params, data, targets, hidden, lr, clip, ntokens):
 
 @torch.no_grad()
 def evaluate(model, ids, bsz, bptt, ntokens):
-    """Mean NLL per target token over the split cut into bsz streams (as the engine's Evaluator)."""
+    """(mean NLL per target token, target count) over the split cut into bsz streams (as the engine's Evaluator)."""
     model.eval()
     bsz = max(1, min(bsz, (ids.size(0) - 1) // 2))
     source = batchify(ids, bsz)
@@ -135,7 +135,7 @@ def evaluate(model, ids, bsz, bptt, ntokens):
         total += F.cross_entropy(output.view(-1, ntokens), targets, reduction="sum").item()
         count += targets.numel()
     model.train()
-    return total / count
+    return total / count, count
 
 
 def blas_library():
@@ -196,7 +196,7 @@ def quality(args):
                 tps = 200 * args.bptt * args.batch / (time.perf_counter() - t0)
                 print(f"[pytorch] epoch {epoch} step {b}/{steps_per_epoch} loss {window / 200:.3f} tok/s {tps:.0f}", file=sys.stderr)
                 window, t0 = 0.0, time.perf_counter()
-        val = evaluate(model, valid, 10, args.bptt, ntokens)
+        val, _ = evaluate(model, valid, 10, args.bptt, ntokens)
         history.append(math.exp(val))
         if best_val is None or val < best_val:
             best_val, bad = val, 0
@@ -208,9 +208,9 @@ def quality(args):
         if args.patience > 0 and bad >= args.patience:
             break
     model.load_state_dict(best_state)
-    test_loss = evaluate(model, test, 10, args.bptt, ntokens)
+    test_loss, test_targets = evaluate(model, test, 10, args.bptt, ntokens)
     print(json.dumps({"contender": "pytorch", "model": "lstm", "epochs": len(history), "threads": torch.get_num_threads(),
-                      "vocab": ntokens, "vocabHash": vocab_hash(itos), "trainTokens": train.numel(), "testTokens": test.numel(),
+                      "vocab": ntokens, "vocabHash": vocab_hash(itos), "trainTokens": train.numel(), "testTokens": test.numel(), "testTargets": test_targets,
                       "validPpl": history, "bestValidPpl": math.exp(best_val), "testPpl": math.exp(test_loss),
                       "seconds": round(time.perf_counter() - started, 1), "torch": torch.__version__}))
 
