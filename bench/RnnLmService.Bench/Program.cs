@@ -8,12 +8,17 @@ using RnnLmService.Core;
 //   kn <dir> [order=3 vocab=10000]                  interpolated modified Kneser-Ney baseline
 //   overhead <dir> [threads=1 calls=2000]           what the trainer adds per step beyond the bare loop, piece by piece
 //   train <corpus.txt> [key=value ...]              the original one-file run with samples
+//   service-train <url> <dir> [model=kjv-bench epochs=6 ...]   the classic run queued through a running service
+//   load next-word|generate <url> [model= concurrency=1,8,64 streams=1,16 tokens=100,400 pid= ...]   load on a running service
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: normalize <in> <outDir> | throughput <dir> contender=trainer|bare [k=v...] | quality <dir> [k=v...] | kn <dir> [k=v...] | train <corpus.txt> [k=v...]");
     return 2;
 }
 if (args[0] == "normalize") return Normalize.Run(args[1], args[2]);
+// HTTP clients of a running service: no LibTorch needed.
+if (args[0] == "load") return LoadClient.Run(args[1], args[2], new Args(args.Skip(3)));
+if (args[0] == "service-train") return ServiceTrain.Run(args[1], args[2], new Args(args.Skip(3)));
 NativeRuntime.EnsureLoadedOrExit();
 var rest = new Args(args.Skip(2));
 return args[0] switch
