@@ -5,20 +5,19 @@ import sys
 
 
 def throughput(rows):
-    print(f"{'malloc':<8} {'threads':>7}  {'contender':<16} {'runs':>4}  {'tokens/s':>9}  {'tokens/cpu-s':>12}  {'vs bare (wall)':>14}  {'vs bare (cpu)':>13}")
+    print(f"{'malloc':<8} {'threads':>7}  {'contender':<23} {'runs':>4}  {'tokens/s':>9}  {'tokens/cpu-s':>12}  {'vs bare (wall)':>14}  {'vs bare (cpu)':>13}")
     for m, t in sorted({(r.get("malloc", "default"), r["threads"]) for r in rows}):
         group = [r for r in rows if r["threads"] == t and r.get("malloc", "default") == m]
         med = {}
-        for c in ("trainer", "bare-torchsharp", "pytorch"):
+        for c in dict.fromkeys(r["contender"] for r in group):
             runs = [r for r in group if r["contender"] == c]
-            if runs:
-                med[c] = (statistics.median(r["tokensPerSecond"] for r in runs),
-                          statistics.median(r["tokensPerCpuSecond"] for r in runs), len(runs))
-        bare = med.get("bare-torchsharp")
+            med[c] = (statistics.median(r["tokensPerSecond"] for r in runs),
+                      statistics.median(r["tokensPerCpuSecond"] for r in runs), len(runs))
+        bare = next((v for c, v in med.items() if c.startswith("bare-torchsharp")), None)
         for c, (wall, cpu, n) in med.items():
             rw = f"{wall / bare[0]:.3f}" if bare else "-"
             rc = f"{cpu / bare[1]:.3f}" if bare else "-"
-            print(f"{m:<8} {t:>7}  {c:<16} {n:>4}  {wall:>9.0f}  {cpu:>12.0f}  {rw:>14}  {rc:>13}")
+            print(f"{m:<8} {t:>7}  {c:<23} {n:>4}  {wall:>9.0f}  {cpu:>12.0f}  {rw:>14}  {rc:>13}")
 
 
 def quality(rows):

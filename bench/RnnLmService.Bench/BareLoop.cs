@@ -16,7 +16,9 @@ internal static class BareLoop
     {
         var spec = ClassicSpec.From(a);
         int threads = a.Int("threads", 1), warmup = a.Int("warmup", 40), steps = a.Int("steps", 200);
+        var mallopt = a.Bool("mallopt", false);
         a.RejectUnknown();
+        if (mallopt && !Malloc.KeepFreedMemory()) throw new InvalidOperationException("glibc refused mallopt");
         var m = spec.Model;
         var t = spec.Training;
         var corpus = BenchData.Load(dir, spec.Tokenizer.MaxVocabularySize);
@@ -56,7 +58,7 @@ internal static class BareLoop
         clock.Stop();
         h.Dispose();
         c.Dispose();
-        TrainerBench.Emit("bare-torchsharp", threads, warmup, steps, (long)steps * t.Bptt * t.BatchSize, clock);
+        TrainerBench.Emit(mallopt ? "bare-torchsharp+mallopt" : "bare-torchsharp", threads, warmup, steps, (long)steps * t.Bptt * t.BatchSize, clock);
         return 0;
     }
 

@@ -17,7 +17,9 @@ internal static class TrainerBench
         int threads = a.Int("threads", 1), warmup = a.Int("warmup", 40), steps = a.Int("steps", 200);
         // The window edges must fall on progress reports: every 20 steps (the service default) when they allow it.
         var report = a.Int("report", Gcd(20, Gcd(warmup, steps)));
+        var mallopt = a.Bool("mallopt", false);
         a.RejectUnknown();
+        if (mallopt && !Malloc.KeepFreedMemory()) throw new InvalidOperationException("glibc refused mallopt");
         if (warmup < 1 || warmup % report != 0 || steps % report != 0) throw new ArgumentException("warmup (at least 1) and steps must be multiples of report");
         var corpus = BenchData.Read(dir);
         var clock = new CpuClock();
@@ -39,7 +41,7 @@ internal static class TrainerBench
         }
         catch (OperationCanceledException) { }
         var tokens = (long)steps * spec.Training.Bptt * spec.Training.BatchSize;
-        Emit("trainer", threads, warmup, steps, tokens, clock);
+        Emit(mallopt ? "trainer+mallopt" : "trainer", threads, warmup, steps, tokens, clock);
         return 0;
     }
 
