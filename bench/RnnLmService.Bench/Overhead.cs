@@ -94,7 +94,7 @@ internal static class Overhead
             pieces = pieces.ToDictionary(p => p.Key, p => Math.Round(p.Value, 2)),
             trainerExtraMicrosecondsPerStep = Math.Round(extra, 1),
             trainerExtraShareOfStep = Math.Round(extra / step, 6),
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        }));
         return 0;
     }
 }

@@ -12,7 +12,8 @@ using RnnLmService.Core;
 //   load next-word|generate <url> [model= concurrency=1,8,64 streams=1,16 tokens=100,400 pid= ...]   load on a running service
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: normalize <in> <outDir> | throughput <dir> contender=trainer|bare [k=v...] | quality <dir> [k=v...] | kn <dir> [k=v...] | train <corpus.txt> [k=v...]");
+    Console.Error.WriteLine("usage: normalize <in> <outDir> | throughput|quality|kn|overhead <dir> [k=v...] | train <corpus.txt> [k=v...]"
+                            + " | load next-word|generate <url> [k=v...] | service-train <url> <dir> [k=v...]  (see bench/README.md)");
     return 2;
 }
 if (args[0] == "normalize") return Normalize.Run(args[1], args[2]);
