@@ -1,74 +1,38 @@
-using System.Diagnostics;
-using System.Text.Json;
+using RnnLmService.Bench;
 using RnnLmService.Core;
-using RnnLmService.Core.Inference;
-using RnnLmService.Core.Modeling;
-using RnnLmService.Core.Storage.Models;
-using RnnLmService.Core.Text;
-using RnnLmService.Core.Training;
 
-// Trains the engine directly (no service) on a text file and reports what it measured:
-//   dotnet run -c Release --project bench/RnnLmService.Bench -- train <corpus.txt> [key=value ...]
-// Keys: epochs, batchSize, bptt, embeddingSize, hiddenSize, layers, dropout, tie, vocab, lr, optimizer, threads, out.
-NativeRuntime.EnsureLoadedOrExit();
-if (args.Length < 2 || args[0] != "train")
+// Benchmarks of the engine (see bench/README.md). Each command prints one JSON line on stdout; progress goes to stderr.
+//   normalize <verses.txt> <outDir>                 one-time normalisation and 80/10/10 split for every contender
+//   throughput <dir> contender=trainer|bare [threads= warmup= steps= ...]
+//   quality <dir> [epochs=6 threads=1 ...]          our trainer's test perplexity
+//   kn <dir> [order=3 vocab=10000]                  interpolated modified Kneser-Ney baseline
+//   overhead <dir> [threads=1 calls=2000]           what the trainer adds per step beyond the bare loop, piece by piece
+//   train <corpus.txt> [key=value ...]              the original one-file run with samples
+//   service-train <url> <dir> [model=kjv-bench epochs=6 ...]   the classic run queued through a running service
+//   load next-word|generate <url> [model= concurrency=1,8,64 streams=1,16 tokens=100,400 pid= ...]   load on a running service
+if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: train <corpus.txt> [key=value ...]");
+    Console.Error.WriteLine("usage: normalize <in> <outDir> | throughput|quality|kn|overhead <dir> [k=v...] | train <corpus.txt> [k=v...]"
+                            + " | load next-word|generate <url> [k=v...] | service-train <url> <dir> [k=v...]  (see bench/README.md)");
     return 2;
 }
-var kv = args.Skip(2).Select(a => a.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
-string Get(string k, string d) => kv.TryGetValue(k, out var v) ? v : d;
-
-var spec = new TrainingSpec
+if (args[0] == "normalize") return Normalize.Run(args[1], args[2]);
+// HTTP clients of a running service: no LibTorch needed.
+if (args[0] == "load") return LoadClient.Run(args[1], args[2], new Args(args.Skip(3)));
+if (args[0] == "service-train") return ServiceTrain.Run(args[1], args[2], new Args(args.Skip(3)));
+NativeRuntime.EnsureLoadedOrExit();
+var rest = new Args(args.Skip(2));
+return args[0] switch
 {
-    Tokenizer = new TokenizerOptions { Kind = Enum.Parse<TokenizerKind>(Get("tokenizer", "Word"), true), MaxVocabularySize = int.Parse(Get("vocab", "10000")) },
-    Model = new ModelOptions
+    "throughput" => rest.Get("contender", "trainer") switch
     {
-        CellType = Enum.Parse<CellType>(Get("cell", "Lstm"), true),
-        EmbeddingSize = int.Parse(Get("embeddingSize", "200")), HiddenSize = int.Parse(Get("hiddenSize", "200")),
-        Layers = int.Parse(Get("layers", "2")), Dropout = double.Parse(Get("dropout", "0.2")), TieWeights = bool.Parse(Get("tie", "true")),
+        "trainer" => TrainerBench.Throughput(args[1], rest),
+        "bare" => BareLoop.Throughput(args[1], rest),
+        var c => throw new ArgumentException($"unknown contender '{c}' (trainer or bare)"),
     },
-    Training = new TrainingOptions
-    {
-        Optimizer = Enum.Parse<OptimizerKind>(Get("optimizer", "Sgd"), true), LearningRate = double.Parse(Get("lr", "20")),
-        Epochs = int.Parse(Get("epochs", "1")), BatchSize = int.Parse(Get("batchSize", "20")), Bptt = int.Parse(Get("bptt", "35")),
-        Seed = long.Parse(Get("seed", "1111")),
-    },
+    "quality" => TrainerBench.Quality(args[1], rest),
+    "kn" => KneserNey.Run(args[1], rest),
+    "overhead" => Overhead.Run(args[1], rest),
+    "train" => TrainFile.Run(args[1..]),
+    var c => throw new ArgumentException($"unknown command '{c}'"),
 };
-var splits = CorpusReader.SplitDeterministically(CorpusReader.ReadUtf8(args[1], "corpus"));
-var threads = int.Parse(Get("threads", "2"));
-var clock = Stopwatch.StartNew();
-using var result = new Trainer(spec).Run(splits, new TrainingRunContext
-{
-    TorchThreads = threads,
-    ReportEverySteps = 200,
-    Progress = p => Console.Error.WriteLine($"epoch {p.Epoch} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} lr {p.LearningRate} tok/s {p.TokensPerSecond:F0}" +
-                                            (p.ValidPerplexity is { } v ? $" valid ppl {v:F2}" : "")),
-});
-var seconds = clock.Elapsed.TotalSeconds;
-
-// A unigram baseline on the same tokens (add-one smoothing over the vocabulary).
-var corpus = Corpus.Encode(splits, result.Tokenizer, result.Vocabulary);
-var counts = new double[result.Vocabulary.Count];
-foreach (var id in corpus.Train) counts[id]++;
-var total = counts.Sum() + counts.Length;
-var unigramNll = corpus.Test.Average(id => -Math.Log((counts[id] + 1) / total));
-
-var outDir = Get("out", "");
-if (outDir.Length > 0) ModelArtifacts.Save(outDir, "bench", 1, result);
-using var lm = new LanguageModel(new ModelManifest { Name = "bench", Architecture = spec.Model, Tokenizer = result.Tokenizer.Options, Training = spec.Training, Metrics = result.Metrics },
-    result.Model, result.Vocabulary, result.Tokenizer);
-var samples = new[] { "and god said", "in the beginning", "the lord is my" }
-    .Select(p => p + lm.Generate(p, new GenerationOptions { MaxTokens = 30, Temperature = 0.8, TopK = 40, Seed = 1 }).Text).ToList();
-
-Console.WriteLine(JsonSerializer.Serialize(new
-{
-    corpus = Path.GetFileName(args[1]),
-    spec,
-    result.Metrics,
-    unigramTestPerplexity = Math.Exp(unigramNll),
-    trainSeconds = seconds,
-    threads,
-    samples,
-}, new JsonSerializerOptions { WriteIndented = true }));
-return 0;

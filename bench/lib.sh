@@ -1,0 +1,36 @@
+# Shared by the bench scripts: paths, and the bench console built once in Release and run as a dll.
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$BENCH_DIR")"
+OUT_DIR="$BENCH_DIR/out"
+KJV_DIR="$OUT_DIR/kjv"
+BENCH_DLL="$BENCH_DIR/RnnLmService.Bench/bin/Release/net10.0/RnnLmService.Bench.dll"
+
+bench_build() {
+  dotnet build -c Release --nologo -v quiet "$BENCH_DIR/RnnLmService.Bench/RnnLmService.Bench.csproj" >&2
+}
+
+bench_cli() {
+  dotnet "$BENCH_DLL" "$@"
+}
+
+need_corpus() {
+  if [[ ! -s "$KJV_DIR/train.txt" ]]; then
+    echo "no corpus in $KJV_DIR; running bench/corpus.sh first" >&2
+    "$BENCH_DIR/corpus.sh"
+  fi
+}
+
+# Debian's PyTorch 1.13 (python3-torch) with OpenBLAS (OpenMP build), not the reference BLAS.
+need_pytorch() {
+  local missing=()
+  /usr/bin/python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
+  dpkg -s libopenblas0-openmp >/dev/null 2>&1 || missing+=(libopenblas0-openmp)
+  if ((${#missing[@]})); then
+    echo "installing ${missing[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  fi
+}
+
+# glibc malloc settings that keep freed large buffers in the heap (no mmap per tensor, no trimming):
+# LibTorch's per-step activations and gradients are then reused instead of page-faulted in afresh.
+TUNED_MALLOC="glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
