@@ -80,7 +80,7 @@ public sealed class DatasetsApiTests(QueueOnlyFactory factory) : IClassFixture<Q
     [Fact]
     public async Task Bad_json_and_fields_are_400_and_unknown_media_is_415()
     {
-        await Api.AssertProblemAsync(await _client.PostAsJsonAsync("/api/datasets", new { name = "x", text = "   " }), 400, "file");
+        await Api.AssertProblemAsync(await _client.PostAsJsonAsync("/api/datasets", new { name = "x", text = "   " }), 400, "text");
         await Api.AssertProblemAsync(await _client.PostAsJsonAsync("/api/datasets", new { name = "x" }), 400, "text");
         await Api.AssertProblemAsync(await _client.PostAsync("/api/datasets", Form(("corpus", "a b\n"u8.ToArray()))), 400, "corpus");
         await Api.AssertProblemAsync(await _client.PostAsync("/api/datasets", Form(("train", "a b\n"u8.ToArray()))), 400, "valid");

@@ -118,7 +118,12 @@ public static class DatasetsApi
                 if (body.Name is { Length: > MaxNameLength }) return ApiProblems.Invalid("name", $"name is longer than {MaxNameLength} characters.");
                 if (body.Text is null && body.Train is null && body.Valid is null && body.Test is null)
                     return ApiProblems.Invalid("text", "Send 'text' (split 80/10/10 by line) or 'train', 'valid' and 'test'.");
-                record = await store.CreateFromTextAsync(body.Name, body.Text, body.Train, body.Valid, body.Test, ct);
+                try { record = await store.CreateFromTextAsync(body.Name, body.Text, body.Train, body.Valid, body.Test, ct); }
+                catch (InvalidSettingException e) when (e.Field == DatasetStore.SingleFileField)
+                {
+                    // The store names its single-file field 'file'; in a JSON upload the client sent 'text'.
+                    return ApiProblems.Invalid("text", e.Reason.Replace("'file'", "'text'"));
+                }
             }
             else
             {
