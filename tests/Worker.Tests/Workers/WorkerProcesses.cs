@@ -13,6 +13,9 @@ public sealed class WorkerProcesses(ITestOutputHelper output) : IDisposable
 {
     private readonly List<Process> _processes = [];
 
+    /// <summary>Every line the workers wrote, prefixed with the worker's name.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
+
     /// <summary>The worker's build output next to this test's (same configuration).</summary>
     public static string WorkerDll()
     {
@@ -64,6 +67,7 @@ public sealed class WorkerProcesses(ITestOutputHelper output) : IDisposable
 
     private void Log(string line)
     {
+        Lines.Enqueue(line);
         try { output.WriteLine(line); }
         catch (InvalidOperationException) { } // output after the test finished
     }
