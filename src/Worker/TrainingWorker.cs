@@ -44,7 +44,7 @@ public sealed class TrainingWorker(
     private readonly ResiliencePipeline _retry = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder().Handle<DbException>().Handle<DbUpdateException>().Handle<TimeoutException>(),
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsStoreFailure),
             MaxRetryAttempts = 8,
             BackoffType = DelayBackoffType.Exponential,
             Delay = TimeSpan.FromMilliseconds(200),
@@ -311,9 +311,10 @@ public sealed class TrainingWorker(
                 logger.LogWarning("Worker {WorkerId} lost the lease of job {JobId}; stopping it without touching its record", WorkerId, job.Id);
                 Stop(StopReason.LeaseLost);
             }
-            catch (Exception e) when (e is DbException or DbUpdateException or TimeoutException)
+            catch (Exception e) when (IsStoreFailure(e))
             {
-                logger.LogWarning("Job {JobId}: the store is unreachable ({Reason}); training continues and the heartbeat retries", job.Id, e.Message);
+                logger.LogWarning("Job {JobId}: the store is unreachable ({Reason}); training continues and the heartbeat retries", job.Id,
+                    e is InvalidOperationException { InnerException: { } inner } ? inner.Message : e.Message);
             }
         }
 
@@ -426,6 +427,15 @@ public sealed class TrainingWorker(
             logger.LogError(e, "Could not record the failure of job {JobId}; its lease will expire and another worker retries it", job.Id);
         }
     }
+
+    /// <summary>
+    /// The store could not be reached or answered with a transient error. Npgsql's EF Core execution strategy wraps
+    /// such errors (a server shutting down, a refused connection) in an <see cref="InvalidOperationException"/>
+    /// ("likely due to a transient failure"), so the wrapper counts when it carries a database error.
+    /// </summary>
+    internal static bool IsStoreFailure(Exception e) =>
+        e is DbException or DbUpdateException or TimeoutException
+        || (e is InvalidOperationException && e.InnerException is DbException or DbUpdateException or TimeoutException);
 
     /// <summary>A client-facing reason: the message, without a stack; unexpected types are named.</summary>
     internal static string Describe(Exception e) => e switch

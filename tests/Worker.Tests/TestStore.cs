@@ -46,8 +46,10 @@ public sealed class TestStore : IAsyncDisposable
     /// <summary>
     /// Null (with a note in the test output) when PostgreSQL was asked for but <c>RNNLM_TEST_POSTGRES</c> is unset
     /// outside CI; in CI (<c>CI=true</c>) a missing server is a failure, never a silent pass.
+    /// <c>postgresAdmin</c>: a server of the test's own instead of <c>RNNLM_TEST_POSTGRES</c>'s.
     /// </summary>
-    public static async Task<TestStore?> CreateAsync(string provider, ITestOutputHelper output, string? dataDirectory = null, bool migrate = true)
+    public static async Task<TestStore?> CreateAsync(string provider, ITestOutputHelper output, string? dataDirectory = null, bool migrate = true,
+        string? postgresAdmin = null)
     {
         var options = new RnnLmOptions
         {
@@ -62,7 +64,7 @@ public sealed class TestStore : IAsyncDisposable
             return sqlite;
         }
 
-        var admin = Environment.GetEnvironmentVariable(PostgresVariable);
+        var admin = postgresAdmin ?? Environment.GetEnvironmentVariable(PostgresVariable);
         if (string.IsNullOrWhiteSpace(admin) || admin == "skip")
         {
             if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase) && admin != "skip")

@@ -18,7 +18,7 @@ namespace RnnLmService.Worker.Tests.Workers;
 public sealed class WorkerProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private TestStore _store = null!;
-    private readonly List<Process> _processes = [];
+    private readonly WorkerProcesses _workers = new(output);
 
     public async Task InitializeAsync()
     {
@@ -29,52 +29,11 @@ public sealed class WorkerProcessTests(ITestOutputHelper output) : IAsyncLifetim
 
     public async Task DisposeAsync()
     {
-        foreach (var p in _processes)
-        {
-            if (!p.HasExited) p.Kill(entireProcessTree: true);
-            p.Dispose();
-        }
+        _workers.Dispose();
         await _store.DisposeAsync();
     }
 
-    /// <summary>The worker's build output next to this test's (same configuration).</summary>
-    private static string WorkerDll()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        var configuration = dir.Parent!.Name; // .../bin/{Configuration}/net10.0/
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "RnnLmService.sln"))) dir = dir.Parent;
-        var dll = Path.Combine(dir!.FullName, "src", "Worker", "bin", configuration, "net10.0", "RnnLmService.Worker.dll");
-        Assert.True(File.Exists(dll), $"the worker build output {dll} is missing");
-        return dll;
-    }
-
-    private Process StartWorker(string name)
-    {
-        var info = new ProcessStartInfo("dotnet", [WorkerDll()])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        var env = info.Environment;
-        env["RnnLm__DataDirectory"] = _store.DataDirectory;
-        env["RnnLm__Store__Provider"] = _store.Provider;
-        if (_store.Options.Store.ConnectionString is { } cs) env["RnnLm__Store__ConnectionString"] = cs;
-        env["RnnLm__Worker__PollInterval"] = "00:00:00.100";
-        env["RnnLm__Worker__HeartbeatInterval"] = "00:00:00.250";
-        // A long lease: the restarted worker must see that the killed process is gone, not wait the lease out.
-        env["RnnLm__Worker__LeaseDuration"] = "00:10:00";
-        env["RnnLm__Worker__CheckpointInterval"] = "00:00:01";
-        env["RnnLm__Worker__TorchThreads"] = "1";
-        env["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-        var p = Process.Start(info)!;
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"[{name}] {e.Data}"); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"[{name}!] {e.Data}"); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        _processes.Add(p);
-        return p;
-    }
+    private Process StartWorker(string name) => _workers.Start(_store, name);
 
     private async Task<TrainingJobRecord> WaitAsync(string id, Func<TrainingJobRecord, IReadOnlyList<JobEventRecord>, bool> until)
     {
