@@ -1,5 +1,5 @@
+using RnnLmService.Tests.Shared;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -60,18 +60,8 @@ internal static class Api
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>The engine tests' toy language: 24 words in a cycle, lines from a random start to the end.</summary>
-    public static string Cycle(int lines, int seed)
-    {
-        var rng = new Random(seed);
-        var sb = new StringBuilder();
-        for (var l = 0; l < lines; l++)
-        {
-            var start = rng.Next(22);
-            sb.AppendJoin(' ', Enumerable.Range(start, 24 - start).Select(i => $"w{i:00}")).Append('\n');
-        }
-        return sb.ToString();
-    }
+    /// <summary>The toy language all test projects train on (see <see cref="CycleLanguage"/>).</summary>
+    public static string Cycle(int lines, int seed) => CycleLanguage.Text(lines, seed);
 
     public static async Task<JsonElement> UploadTextAsync(HttpClient client, string text, string name = "cycle")
     {

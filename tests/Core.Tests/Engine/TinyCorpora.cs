@@ -1,31 +1,14 @@
-using System.Text;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Text;
 using RnnLmService.Core.Training;
+using RnnLmService.Tests.Shared;
 
 namespace RnnLmService.Core.Tests.Engine;
 
 /// <summary>Small corpora and specs for engine tests: seconds to train on one core.</summary>
 internal static class TinyCorpora
 {
-    /// <summary>
-    /// A deterministic synthetic language: 24 words in a fixed order (w00 → w01 → … → w23); each line starts at a
-    /// pseudo-random word and runs to w23, where the line ends. After a line's first word every next token is determined.
-    /// </summary>
-    public static string CycleLanguage(int lines, int seed)
-    {
-        var rng = new Random(seed);
-        var sb = new StringBuilder();
-        for (var l = 0; l < lines; l++)
-        {
-            var start = rng.Next(22);
-            sb.AppendJoin(' ', Enumerable.Range(start, 24 - start).Select(i => $"w{i:00}"));
-            sb.Append('\n');
-        }
-        return sb.ToString();
-    }
-
-    public static CorpusSplits CycleSplits() => new(CycleLanguage(300, 1), CycleLanguage(30, 2), CycleLanguage(30, 3));
+    public static CorpusSplits CycleSplits() => new(CycleLanguage.Text(300, 1), CycleLanguage.Text(30, 2), CycleLanguage.Text(30, 3));
 
     /// <summary>A small model and a recipe that learns the cycle language in a few seconds.</summary>
     public static TrainingSpec SmallSpec(CellType cell = CellType.Lstm, int epochs = 6, double dropout = 0.0) => new()

@@ -1,4 +1,4 @@
-using System.Text;
+using RnnLmService.Tests.Shared;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -31,18 +31,6 @@ public sealed class TrainingWorkerTests(ITestOutputHelper output) : IAsyncLifeti
 
     public async Task DisposeAsync() => await _store.DisposeAsync();
 
-    /// <summary>24 words in a cycle, each line from a random start to the end (the engine tests' toy language).</summary>
-    private static string Cycle(int lines, int seed)
-    {
-        var rng = new Random(seed);
-        var sb = new StringBuilder();
-        for (var l = 0; l < lines; l++)
-        {
-            var start = rng.Next(22);
-            sb.AppendJoin(' ', Enumerable.Range(start, 24 - start).Select(i => $"w{i:00}")).Append('\n');
-        }
-        return sb.ToString();
-    }
 
     private static string Spec(int epochs = 1, int batchSize = 4) => JobSpecJson.Serialize(new TrainingSpec
     {
@@ -74,7 +62,7 @@ public sealed class TrainingWorkerTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task Two_workers_started_together_never_run_the_same_job_and_both_run_some()
     {
-        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", Cycle(60, 1));
+        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", CycleLanguage.Text(60, 1));
         var jobs = _store.Jobs();
         var ids = new List<string>();
         for (var i = 0; i < 6; i++) ids.Add((await jobs.EnqueueAsync(new NewTrainingJob($"m{i}", dataset.Id, Spec(epochs: 2)))).Id);
@@ -106,7 +94,7 @@ public sealed class TrainingWorkerTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task A_worker_stopped_mid_training_leaves_a_checkpoint_and_after_a_crashed_claim_another_resumes_and_finishes()
     {
-        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", Cycle(800, 2));
+        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", CycleLanguage.Text(800, 2));
         var job = await _store.Jobs().EnqueueAsync(new NewTrainingJob("resumable", dataset.Id, Spec(epochs: 2, batchSize: 2), Promote: true));
 
         var first = NewWorker();
@@ -151,7 +139,7 @@ public sealed class TrainingWorkerTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task A_running_job_cancelled_by_the_client_stops_and_leaves_no_model()
     {
-        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", Cycle(1500, 3));
+        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", CycleLanguage.Text(1500, 3));
         var job = await _store.Jobs().EnqueueAsync(new NewTrainingJob("cancelled", dataset.Id, Spec(epochs: 5, batchSize: 2)));
         var worker = NewWorker();
         await worker.StartAsync(default);
@@ -169,7 +157,7 @@ public sealed class TrainingWorkerTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task An_unwritable_checkpoint_directory_fails_the_job_clearly_and_the_worker_lives_on()
     {
-        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", Cycle(60, 4));
+        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", CycleLanguage.Text(60, 4));
         // A file where the checkpoints directory must be: as real as a read-only disk, even for root.
         var blocker = Path.Combine(_store.DataDirectory, "checkpoints");
         await File.WriteAllTextAsync(blocker, "not a directory");
