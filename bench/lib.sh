@@ -34,3 +34,7 @@ need_pytorch() {
 # glibc malloc settings that keep freed large buffers in the heap (no mmap per tensor, no trimming):
 # LibTorch's per-step activations and gradients are then reused instead of page-faulted in afresh.
 TUNED_MALLOC="glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
+
+# What the service runs with (scripts/run.sh sets it, the Dockerfile too): the above plus one malloc arena, without
+# which a training thread (the worker's) allocates from its own arena and faults its buffers in every step anyway.
+SERVICE_TUNABLES="$(sed -n 's/^export GLIBC_TUNABLES="\${GLIBC_TUNABLES:-\(.*\)}"$/\1/p' "$REPO_DIR/scripts/run.sh")"

@@ -7,11 +7,15 @@
 # Batching on versus off: start the service twice (off: RnnLm__Serving__MaxBatchSize=1) and label the runs:
 #   bench/serving.sh --url http://localhost:8080 --model kjv-bench --pid "$(pgrep -n -f RnnLmService.Api)" --label batching-on
 #   bench/serving.sh ... --label batching-off
-# The model can be trained through the service with bench/service-train.sh.
+# The model can be trained through the service with bench/service-train.sh. Latency while a job trains:
+#   bench/service-train.sh --url ... --skip-direct --model kjv-other & sleep 60
+#   bench/serving.sh --url ... --kinds next-word --concurrency 1,8 --label during-training
+#   bench/serving.sh --url URL [--model NAME] [--pid PID] [--label TEXT] [--seconds 20] [--warmup 3]
+#                    [--kinds "next-word generate"] [--concurrency 1,8,64]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-url="" model=kjv-bench pid=0 label="" seconds=20 warmup=3
+url="" model=kjv-bench pid=0 label="" seconds=20 warmup=3 kinds="next-word generate" concurrency=1,8,64
 while (($#)); do
   case "$1" in
     --url) url="$2"; shift 2 ;;
@@ -20,6 +24,8 @@ while (($#)); do
     --label) label="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
+    --kinds) kinds="$2"; shift 2 ;;
+    --concurrency) concurrency="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -27,8 +33,12 @@ done
 need_corpus
 bench_build
 results="$OUT_DIR/serving-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
-bench_cli load next-word "$url" model="$model" pid="$pid" label="$label" concurrency=1,8,64 seconds="$seconds" warmup="$warmup" \
-  contexts="$KJV_DIR/test.txt" words=20 | tee -a "$results"
-bench_cli load generate "$url" model="$model" pid="$pid" label="$label" streams=1,16 tokens=100,400 \
-  contexts="$KJV_DIR/test.txt" words=20 | tee -a "$results"
+if [[ " $kinds " == *" next-word "* ]]; then
+  bench_cli load next-word "$url" model="$model" pid="$pid" label="$label" concurrency="$concurrency" seconds="$seconds" warmup="$warmup" \
+    contexts="$KJV_DIR/test.txt" words=20 | tee -a "$results"
+fi
+if [[ " $kinds " == *" generate "* ]]; then
+  bench_cli load generate "$url" model="$model" pid="$pid" label="$label" streams=1,16 tokens=100,400 \
+    contexts="$KJV_DIR/test.txt" words=20 | tee -a "$results"
+fi
 echo "raw results: $results" >&2

@@ -18,31 +18,45 @@ internal static class TrainerBench
         // The window edges must fall on progress reports: every 20 steps (the service default) when they allow it.
         var report = a.Int("report", Gcd(20, Gcd(warmup, steps)));
         var mallopt = a.Bool("mallopt", false);
+        var onThread = a.Bool("thread", false);
         a.RejectUnknown();
         if (mallopt && !Malloc.KeepFreedMemory()) throw new InvalidOperationException("glibc refused mallopt");
         if (warmup < 1 || warmup % report != 0 || steps % report != 0) throw new ArgumentException("warmup (at least 1) and steps must be multiples of report");
-        var corpus = BenchData.Read(dir);
-        var clock = new CpuClock();
-        using var cts = new CancellationTokenSource();
-        try
+        if (!onThread)
         {
-            new Trainer(spec).Run(corpus, new TrainingRunContext
-            {
-                TorchThreads = threads,
-                ReportEverySteps = report,
-                Cancellation = cts.Token,
-                Progress = p =>
-                {
-                    if (p.GlobalStep == warmup) clock.Restart();
-                    if (p.GlobalStep == warmup + steps) { clock.Stop(); cts.Cancel(); }
-                },
-            }).Dispose();
-            throw new InvalidOperationException("the epoch ended before the timed window did; use fewer steps");
+            Run();
+            return 0;
         }
-        catch (OperationCanceledException) { }
-        var tokens = (long)steps * spec.Training.Bptt * spec.Training.BatchSize;
-        Emit(mallopt ? "trainer+mallopt" : "trainer", threads, warmup, steps, tokens, clock);
+        // As the worker runs it: on a thread of its own, which glibc serves from a malloc arena of its own.
+        var thread = new Thread(Run);
+        thread.Start();
+        thread.Join();
         return 0;
+
+        void Run()
+        {
+            var corpus = BenchData.Read(dir);
+            var clock = new CpuClock();
+            using var cts = new CancellationTokenSource();
+            try
+            {
+                new Trainer(spec).Run(corpus, new TrainingRunContext
+                {
+                    TorchThreads = threads,
+                    ReportEverySteps = report,
+                    Cancellation = cts.Token,
+                    Progress = p =>
+                    {
+                        if (p.GlobalStep == warmup) clock.Restart();
+                        if (p.GlobalStep == warmup + steps) { clock.Stop(); cts.Cancel(); }
+                    },
+                }).Dispose();
+                throw new InvalidOperationException("the epoch ended before the timed window did; use fewer steps");
+            }
+            catch (OperationCanceledException) { }
+            var tokens = (long)steps * spec.Training.Bptt * spec.Training.BatchSize;
+            Emit((mallopt ? "trainer+mallopt" : "trainer") + (onThread ? "+thread" : ""), threads, warmup, steps, tokens, clock);
+        }
     }
 
     /// <summary>Targets the evaluator scores: the split cut into up to B streams (remainder dropped), each stream's first token not scored.</summary>

@@ -85,6 +85,9 @@ public sealed class TrainingWorker(
         }
         logger.LogInformation("Training worker {WorkerId} started: {Concurrency} concurrent job(s), {TorchThreads} torch thread(s) each",
             WorkerId, w.Concurrency, w.TorchThreads);
+        if (!NativeMemory.KeepsFreedMemory())
+            logger.LogInformation("GLIBC_TUNABLES lacks {Tunables}: training steps will page-fault their buffers in afresh (about 3x slower on the benchmark VM; scripts/run.sh and the container image set it)",
+                NativeMemory.RecommendedTunables);
         using var slots = new SemaphoreSlim(w.Concurrency);
         var running = new ConcurrentDictionary<string, Task>();
         var failures = 0;
@@ -128,7 +131,12 @@ public sealed class TrainingWorker(
                 {
                     try { await RunJobAsync(job, stoppingToken); }
                     catch (Exception e) { logger.LogError(e, "Job {JobId} ended with an unexpected error in the worker", job.Id); }
-                    finally { slots.Release(); }
+                    finally
+                    {
+                        // The last running job hands the heap it kept back to the kernel; an idle worker should not hold ~0.5 GB.
+                        if (running.Count(r => !r.Value.IsCompleted) <= 1) NativeMemory.ReturnFreedMemory();
+                        slots.Release();
+                    }
                 }, CancellationToken.None);
                 running[job.Id] = task;
                 _ = task.ContinueWith(_ => running.TryRemove(job.Id, out Task? _), TaskScheduler.Default);

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Issue 6 items 4 and 5 in one command, against the real service started here from a Release build (fresh data
+# directory under bench/out, SQLite, in-process worker, 1 torch thread for training and for inference, no starter model,
+# the GLIBC_TUNABLES scripts/run.sh sets):
+#   1. bench/service-train.sh: the classic run for --epochs epochs, direct vs queued through the API (model kjv-bench)
+#   2. bench/serving.sh --label batching-on       (next-word at 1/8/64 clients, generation 1/16 streams x 100/400 tokens, RSS)
+#   3. next-word at 1 and 8 clients while a second job trains in the same process (--label during-training)
+#   4. the service restarted with RnnLm__Serving__MaxBatchSize=1: bench/serving.sh --label batching-off
+#   bench/service.sh [--epochs 1] [--port 8089] [--seconds 20]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+epochs=1 port=8089 seconds=20
+while (($#)); do
+  case "$1" in
+    --epochs) epochs="$2"; shift 2 ;;
+    --port) port="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+need_corpus
+"$REPO_DIR/scripts/prereqs.sh" >&2
+dotnet build -c Release --nologo -v quiet "$REPO_DIR/src/Api/RnnLmService.Api.csproj" >&2
+bench_build
+url="http://127.0.0.1:$port"
+data="$OUT_DIR/service-data"
+rm -rf "$data"
+log="$OUT_DIR/service-$(date -u +%Y%m%dT%H%M%SZ).log"
+pid=0
+
+start_service() {  # extra environment assignments for the service
+  env GLIBC_TUNABLES="$SERVICE_TUNABLES" RnnLm__DataDirectory="$data" RnnLm__StarterModel=false RnnLm__Worker__TorchThreads=1 RnnLm__Serving__TorchThreads=1 \
+    ASPNETCORE_URLS="$url" "$@" dotnet "$REPO_DIR/src/Api/bin/Release/net10.0/RnnLmService.Api.dll" >>"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 120); do
+    curl -fsS "$url/health/ready" >/dev/null 2>&1 && { echo "service pid $pid at $url (log $log)" >&2; return; }
+    kill -0 "$pid" 2>/dev/null || { echo "the service exited; see $log" >&2; exit 1; }
+    sleep 1
+  done
+  echo "the service did not become ready in 120 s; see $log" >&2; exit 1
+}
+stop_service() {
+  if ((pid)) && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; wait "$pid" || true; fi
+  pid=0
+}
+trap stop_service EXIT
+
+wait_for_model() {  # name: the registry loads a new version within its poll interval
+  for _ in $(seq 60); do
+    curl -fsS "$url/api/models/$1" >/dev/null 2>&1 && return
+    sleep 1
+  done
+  echo "model $1 not served after 60 s" >&2; exit 1
+}
+
+start_service
+"$BENCH_DIR/service-train.sh" --url "$url" --epochs "$epochs" --model kjv-bench
+wait_for_model kjv-bench
+"$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label batching-on --seconds "$seconds"
+
+"$BENCH_DIR/service-train.sh" --url "$url" --epochs 1 --model kjv-during --skip-direct >"$OUT_DIR/service-during-train.jsonl" &
+trainer=$!
+sleep 60 # past the dataset upload and into the job's first steps
+"$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label during-training --kinds next-word --concurrency 1,8 --seconds "$seconds"
+wait "$trainer"
+
+stop_service
+start_service RnnLm__Serving__MaxBatchSize=1
+wait_for_model kjv-bench
+"$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label batching-off --seconds "$seconds"
+echo "results: $OUT_DIR/service-train-*.jsonl, $OUT_DIR/serving-*.jsonl; service log $log" >&2

@@ -1,0 +1,70 @@
+using System.Runtime.InteropServices;
+using RnnLmService.Core;
+using Xunit;
+
+namespace RnnLmService.Core.Tests.Engine;
+
+/// <summary>
+/// What the worker does about the C allocator: it recognises the GLIBC_TUNABLES the launchers set, the launchers set
+/// exactly those, and malloc_trim after a job gives freed heap memory back. Serial: resident memory is process-wide.
+/// </summary>
+[Collection(SerialTorchCollection.Name)]
+public sealed class NativeMemoryTests
+{
+    private const int BufferBytes = 48 << 20;
+    private const int PageBytes = 4096;
+
+    [Fact]
+    public void The_tunables_are_recognised_only_when_every_setting_is_present()
+    {
+        Assert.True(NativeMemory.KeepsFreedMemory(NativeMemory.RecommendedTunables));
+        Assert.True(NativeMemory.KeepsFreedMemory("glibc.malloc.tcache_count=0:" + NativeMemory.RecommendedTunables));
+        Assert.False(NativeMemory.KeepsFreedMemory(""));
+        Assert.False(NativeMemory.KeepsFreedMemory("glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"));
+        Assert.False(NativeMemory.KeepsFreedMemory(NativeMemory.RecommendedTunables.Replace("arena_max=1", "arena_max=2", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("scripts/run.sh")]
+    [InlineData("Dockerfile")]
+    public void The_launchers_set_the_tunables_the_worker_expects(string launcher)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "RnnLmService.sln"))) dir = dir.Parent;
+        Assert.NotNull(dir);
+        var text = File.ReadAllText(Path.Combine(dir.FullName, launcher));
+        Assert.Contains($"GLIBC_TUNABLES={(launcher == "Dockerfile" ? "" : "\"${GLIBC_TUNABLES:-")}{NativeMemory.RecommendedTunables}", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Trimming_returns_freed_heap_memory_to_the_kernel()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        long before = 0, after = 0;
+        var thread = new Thread(() =>
+        {
+            // As under the launchers' tunables: the buffer comes from the heap, not from its own mapping (whose free
+            // would unmap it at once and prove nothing). A small block after it keeps it off the top of the heap.
+            Assert.Equal(1, Mallopt(MmapThreshold, int.MaxValue));
+            var buffer = Marshal.AllocHGlobal(BufferBytes);
+            var guard = Marshal.AllocHGlobal(64);
+            for (var offset = 0; offset < BufferBytes; offset += PageBytes) Marshal.WriteByte(buffer, offset, 1);
+            Marshal.FreeHGlobal(buffer);
+            before = ResidentBytes();
+            NativeMemory.ReturnFreedMemory();
+            after = ResidentBytes();
+            Marshal.FreeHGlobal(guard);
+        });
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromMinutes(1)));
+        Assert.True(before - after >= BufferBytes * 3L / 4, $"trim returned {(before - after) >> 20} MiB of the freed 48 MiB");
+    }
+
+    private static long ResidentBytes() =>
+        long.Parse(File.ReadAllText("/proc/self/statm").Split(' ')[1]) * Environment.SystemPageSize;
+
+    private const int MmapThreshold = -3; // M_MMAP_THRESHOLD
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int Mallopt(int param, int value);
+}
