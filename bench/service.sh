@@ -34,7 +34,7 @@ start_service() {  # extra environment assignments for the service
     ASPNETCORE_URLS="$url" "$@" dotnet "$REPO_DIR/src/Api/bin/Release/net10.0/RnnLmService.Api.dll" >>"$log" 2>&1 &
   pid=$!
   for _ in $(seq 120); do
-    curl -fsS "$url/health/ready" >/dev/null 2>&1 && { echo "service pid $pid at $url (log $log)" >&2; return; }
+    curl -fsS "$url/health/live" >/dev/null 2>&1 && { echo "service pid $pid at $url (log $log)" >&2; return; }
     kill -0 "$pid" 2>/dev/null || { echo "the service exited; see $log" >&2; exit 1; }
     sleep 1
   done

@@ -44,10 +44,11 @@ public sealed class NativeMemoryTests
         var thread = new Thread(() =>
         {
             // As under the launchers' tunables: the buffer comes from the heap, not from its own mapping (whose free
-            // would unmap it at once and prove nothing). A small block after it keeps it off the top of the heap.
+            // would unmap it at once and prove nothing). A second block as large follows it and keeps it off the top of
+            // the heap, which glibc trims only in the main arena (a small block could come from a free list elsewhere).
             Assert.Equal(1, Mallopt(MmapThreshold, int.MaxValue));
             var buffer = Marshal.AllocHGlobal(BufferBytes);
-            var guard = Marshal.AllocHGlobal(64);
+            var guard = Marshal.AllocHGlobal(BufferBytes);
             for (var offset = 0; offset < BufferBytes; offset += PageBytes) Marshal.WriteByte(buffer, offset, 1);
             Marshal.FreeHGlobal(buffer);
             before = ResidentBytes();
