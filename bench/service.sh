@@ -6,16 +6,20 @@
 #   2. bench/serving.sh --label batching-on       (next-word at 1/8/64 clients, generation 1/16 streams x 100/400 tokens, RSS)
 #   3. next-word at 1 and 8 clients while a second job trains in the same process (--label during-training)
 #   4. the service restarted with RnnLm__Serving__MaxBatchSize=1: bench/serving.sh --label batching-off
-#   bench/service.sh [--epochs 1] [--port 8089] [--seconds 20]
+#   5. restarted with RnnLm__Serving__MaxBatchWait=00:00:00.005 (the default before 2026-11-28 was 5 ms; now 0, which
+#      batches what queued while the last batch ran): next-word again, --label batching-wait-5ms
+# --serving-only keeps the data directory and model of an earlier run and skips step 1.
+#   bench/service.sh [--epochs 1] [--port 8089] [--seconds 20] [--serving-only]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-epochs=1 port=8089 seconds=20
+epochs=1 port=8089 seconds=20 train=true
 while (($#)); do
   case "$1" in
     --epochs) epochs="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
+    --serving-only) train=false; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -25,7 +29,7 @@ dotnet build -c Release --nologo -v quiet "$REPO_DIR/src/Api/RnnLmService.Api.cs
 bench_build
 url="http://127.0.0.1:$port"
 data="$OUT_DIR/service-data"
-rm -rf "$data"
+$train && rm -rf "$data"
 log="$OUT_DIR/service-$(date -u +%Y%m%dT%H%M%SZ).log"
 pid=0
 
@@ -55,7 +59,7 @@ wait_for_model() {  # name: the registry loads a new version within its poll int
 }
 
 start_service
-"$BENCH_DIR/service-train.sh" --url "$url" --epochs "$epochs" --model kjv-bench
+if $train; then "$BENCH_DIR/service-train.sh" --url "$url" --epochs "$epochs" --model kjv-bench; fi
 wait_for_model kjv-bench
 "$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label batching-on --seconds "$seconds"
 
@@ -69,4 +73,9 @@ stop_service
 start_service RnnLm__Serving__MaxBatchSize=1
 wait_for_model kjv-bench
 "$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label batching-off --seconds "$seconds"
+
+stop_service
+start_service RnnLm__Serving__MaxBatchWait=00:00:00.005
+wait_for_model kjv-bench
+"$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label batching-wait-5ms --kinds next-word --seconds "$seconds"
 echo "results: $OUT_DIR/service-train-*.jsonl, $OUT_DIR/serving-*.jsonl; service log $log" >&2

@@ -23,7 +23,7 @@ public static class SwaggerExtensions
             {
                 Title = "RnnLmService",
                 Version = "v1",
-                Description = "Trains recurrent (LSTM/GRU) language models on your text and serves them: next-word "
+                Description = "Trains recurrent (LSTM, GRU or tanh RNN) language models on your text and serves them: next-word "
                     + "prediction, generation (optionally streamed as Server-Sent Events), scoring, and an "
                     + "OpenAI-compatible completions subset under /v1. Errors are RFC 9457 problem+json naming the "
                     + "field, except on /v1 where they use OpenAI's error shape.",

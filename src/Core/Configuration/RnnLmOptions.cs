@@ -87,9 +87,12 @@ public sealed class ServingOptions
     [Range(1, 1024)]
     public int MaxBatchSize { get; set; } = 32;
 
-    /// <summary>Longest a request waits for others to join its batch.</summary>
+    /// <summary>
+    /// Longest a request waits for others to join its batch. 0 (the default) batches whatever queued while the previous
+    /// batch ran: measured no worse at 64 clients and 2.4x the requests/s of a 5 ms wait for a single client (bench/RESULTS.md).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
-    public TimeSpan MaxBatchWait { get; set; } = TimeSpan.FromMilliseconds(5);
+    public TimeSpan MaxBatchWait { get; set; } = TimeSpan.Zero;
 
     /// <summary>Requests queued per model before new ones get 429.</summary>
     [Range(1, 100000)]
