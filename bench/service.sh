@@ -8,18 +8,22 @@
 #   4. the service restarted with RnnLm__Serving__MaxBatchSize=1: bench/serving.sh --label batching-off
 #   5. restarted with RnnLm__Serving__MaxBatchWait=00:00:00.005 (the default before 2026-11-28 was 5 ms; now 0, which
 #      batches what queued while the last batch ran): next-word again, --label batching-wait-5ms
-# --serving-only keeps the data directory and model of an earlier run and skips step 1.
-#   bench/service.sh [--epochs 1] [--port 8089] [--seconds 20] [--serving-only]
+# --steps picks some of them (train on during off wait5ms; without train, the data directory and model of an earlier run
+# are kept; --serving-only is --steps "on during off wait5ms"); --tag appends to the labels. The service inherits this
+# script's environment, so an A/B of a runtime setting is e.g.  DOTNET_gcServer=1 bench/service.sh --steps on --tag gc1
+#   bench/service.sh [--epochs 1] [--port 8089] [--seconds 20] [--steps "train on during off wait5ms"] [--tag TEXT]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-epochs=1 port=8089 seconds=20 train=true
+epochs=1 port=8089 seconds=20 steps="train on during off wait5ms" tag=""
 while (($#)); do
   case "$1" in
     --epochs) epochs="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
-    --serving-only) train=false; shift ;;
+    --serving-only) steps="on during off wait5ms"; shift ;;
+    --steps) steps="$2"; shift 2 ;;
+    --tag) tag="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -29,7 +33,8 @@ dotnet build -c Release --nologo -v quiet "$REPO_DIR/src/Api/RnnLmService.Api.cs
 bench_build
 url="http://127.0.0.1:$port"
 data="$OUT_DIR/service-data"
-$train && rm -rf "$data"
+step() { [[ " $steps " == *" $1 "* ]]; }
+step train && rm -rf "$data"
 log="$OUT_DIR/service-$(date -u +%Y%m%dT%H%M%SZ).log"
 pid=0
 
@@ -59,23 +64,28 @@ wait_for_model() {  # name: the registry loads a new version within its poll int
 }
 
 start_service
-if $train; then "$BENCH_DIR/service-train.sh" --url "$url" --epochs "$epochs" --model kjv-bench; fi
+if step train; then "$BENCH_DIR/service-train.sh" --url "$url" --epochs "$epochs" --model kjv-bench; fi
 wait_for_model kjv-bench
-"$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label batching-on --seconds "$seconds"
-
-"$BENCH_DIR/service-train.sh" --url "$url" --epochs 1 --model kjv-during --skip-direct >"$OUT_DIR/service-during-train.jsonl" &
-trainer=$!
-sleep 60 # past the dataset upload and into the job's first steps
-"$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label during-training --kinds next-word --concurrency 1,8 --seconds "$seconds"
-wait "$trainer"
-
-stop_service
-start_service RnnLm__Serving__MaxBatchSize=1
-wait_for_model kjv-bench
-"$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label batching-off --seconds "$seconds"
-
-stop_service
-start_service RnnLm__Serving__MaxBatchWait=00:00:00.005
-wait_for_model kjv-bench
-"$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label batching-wait-5ms --kinds next-word --seconds "$seconds"
+if step on; then
+  "$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label "batching-on$tag" --seconds "$seconds"
+fi
+if step during; then
+  "$BENCH_DIR/service-train.sh" --url "$url" --epochs 1 --model kjv-during --skip-direct >"$OUT_DIR/service-during-train.jsonl" &
+  trainer=$!
+  sleep 60 # past the dataset upload and into the job's first steps
+  "$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label "during-training$tag" --kinds next-word --concurrency 1,8 --seconds "$seconds"
+  wait "$trainer"
+fi
+if step off; then
+  stop_service
+  start_service RnnLm__Serving__MaxBatchSize=1
+  wait_for_model kjv-bench
+  "$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label "batching-off$tag" --seconds "$seconds"
+fi
+if step wait5ms; then
+  stop_service
+  start_service RnnLm__Serving__MaxBatchWait=00:00:00.005
+  wait_for_model kjv-bench
+  "$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label "batching-wait-5ms$tag" --kinds next-word --seconds "$seconds"
+fi
 echo "results: $OUT_DIR/service-train-*.jsonl, $OUT_DIR/serving-*.jsonl; service log $log" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Serving under load (issue 6, item 4) against a RUNNING service with a model loaded; the load generator is the
-# bench console, a separate process speaking HTTP. PREPARED, NOT YET RUN against the real service.
+# bench console, a separate process speaking HTTP. bench/service.sh starts a service and runs this against it.
 #   next-word: requests/s and p50/p90/p99 latency at concurrency 1, 8 and 64 (contexts of 20 words from the test split)
 #   generate:  tokens/s for 1 and 16 concurrent streams of 100 and 400 new tokens (should grow linearly)
 #   memory:    with --pid, the service's RSS before each run and its peak during it

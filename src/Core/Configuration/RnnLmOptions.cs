@@ -89,7 +89,7 @@ public sealed class ServingOptions
 
     /// <summary>
     /// Longest a request waits for others to join its batch. 0 (the default) batches whatever queued while the previous
-    /// batch ran: measured no worse at 64 clients and 2.4x the requests/s of a 5 ms wait for a single client (bench/RESULTS.md).
+    /// batch ran: measured no worse at 64 clients and 2.2-2.4x the requests/s of a 5 ms wait for a single client (bench/RESULTS.md).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
     public TimeSpan MaxBatchWait { get; set; } = TimeSpan.Zero;
