@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training through the service (issue 6, item 5): the classic run queued through a RUNNING service's API
 # (dataset upload, training job, polling), against the same trainer run in-process by the bench console.
-# PREPARED, NOT YET RUN against the real service. Run the service with the worker on and the same torch
+# bench/service.sh runs it against a service it starts. Run the service with the worker on and the same torch
 # thread count (RnnLm__Worker__TorchThreads=1), the GLIBC_TUNABLES scripts/run.sh sets, and nothing else busy (bench/service.sh
 # does all that). The direct run gets the same GLIBC_TUNABLES.
 # --skip-direct only queues the job (e.g. to measure serving while a job trains, see bench/serving.sh).
