@@ -2,30 +2,34 @@
 # Issue 6 items 4 and 5 in one command, against the real service started here from a Release build (fresh data
 # directory under bench/out, SQLite, in-process worker, 1 torch thread for training and for inference, no starter model,
 # the GLIBC_TUNABLES scripts/run.sh sets):
-#   1. bench/service-train.sh: the classic run for --epochs epochs, direct vs queued through the API (model kjv-bench)
-#   2. bench/serving.sh --label batching-on       (next-word at 1/8/64 clients, generation 1/16 streams x 100/400 tokens, RSS)
-#   3. next-word at 1 and 8 clients while a second job trains in the same process (--label during-training)
-#   4. the service restarted with RnnLm__Serving__MaxBatchSize=1: bench/serving.sh --label batching-off
-#   5. restarted with RnnLm__Serving__MaxBatchWait=00:00:00.005 (the default before 2026-11-28 was 5 ms; now 0, which
-#      batches what queued while the last batch ran): next-word again, --label batching-wait-5ms
-# --steps picks some of them (train on during off wait5ms; without train, the data directory and model of an earlier run
-# are kept; --serving-only is --steps "on during off wait5ms"); --tag appends to the labels. The service inherits this
-# script's environment, so an A/B of a runtime setting is e.g.  DOTNET_gcServer=1 bench/service.sh --steps on --tag gc1
+#   train:   bench/service-train.sh: the classic run for --epochs epochs, direct vs queued through the API (model kjv-bench)
+#   on:      bench/serving.sh --label batching-on (next-word at 1/8/64 clients, generation 1/16 streams x 100/400 tokens, RSS)
+#   during:  next-word at 1 and 8 clients while a second job trains in the same process (--label during-training)
+#   off:     the service restarted with RnnLm__Serving__MaxBatchSize=1: bench/serving.sh --label batching-off
+#   wait5ms: restarted with RnnLm__Serving__MaxBatchWait=00:00:00.005 (the default before 2026-11-28 was 5 ms; now 0,
+#            which batches what queued while the last batch ran): next-word again, --label batching-wait-5ms
+# --steps picks some of them (without train, the data directory and model of an earlier run are kept; --serving-only is
+# every step but train); --tag appends to the labels. The service inherits this
+# script's environment, so an A/B of a runtime setting is e.g.  DOTNET_gcServer=1 bench/service.sh --steps on --tag -gc1
 #   bench/service.sh [--epochs 1] [--port 8089] [--seconds 20] [--steps "train on during off wait5ms"] [--tag TEXT]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-epochs=1 port=8089 seconds=20 steps="train on during off wait5ms" tag=""
+all_steps="train on during off wait5ms"
+epochs=1 port=8089 seconds=20 steps="$all_steps" tag=""
 while (($#)); do
   case "$1" in
     --epochs) epochs="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
-    --serving-only) steps="on during off wait5ms"; shift ;;
+    --serving-only) steps="${all_steps#train }"; shift ;;
     --steps) steps="$2"; shift 2 ;;
     --tag) tag="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
+done
+for s in $steps; do
+  [[ " $all_steps " == *" $s "* ]] || { echo "unknown step $s (steps: $all_steps)" >&2; exit 2; }
 done
 need_corpus
 "$REPO_DIR/scripts/prereqs.sh" >&2
@@ -48,6 +52,11 @@ start_service() {  # extra environment assignments for the service
     sleep 1
   done
   echo "the service did not become ready in 120 s; see $log" >&2; exit 1
+}
+restart_service() {  # extra environment assignments, as start_service; then waits for the benchmark's model
+  stop_service
+  start_service "$@"
+  wait_for_model kjv-bench
 }
 stop_service() {
   if ((pid)) && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; wait "$pid" || true; fi
@@ -77,15 +86,11 @@ if step during; then
   wait "$trainer"
 fi
 if step off; then
-  stop_service
-  start_service RnnLm__Serving__MaxBatchSize=1
-  wait_for_model kjv-bench
+  restart_service RnnLm__Serving__MaxBatchSize=1
   "$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label "batching-off$tag" --seconds "$seconds"
 fi
 if step wait5ms; then
-  stop_service
-  start_service RnnLm__Serving__MaxBatchWait=00:00:00.005
-  wait_for_model kjv-bench
+  restart_service RnnLm__Serving__MaxBatchWait=00:00:00.005
   "$BENCH_DIR/serving.sh" --url "$url" --model kjv-bench --pid "$pid" --label "batching-wait-5ms$tag" --kinds next-word --seconds "$seconds"
 fi
 echo "results: $OUT_DIR/service-train-*.jsonl, $OUT_DIR/serving-*.jsonl; service log $log" >&2
