@@ -1,7 +1,9 @@
 using RnnLmService.Api.Endpoints;
 using RnnLmService.Api.Hosting;
+using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Worker;
+using RnnLmService.Worker.Hosting;
 
 RnnLmService.Core.NativeRuntime.EnsureLoadedOrExit();
 var builder = WebApplication.CreateBuilder(args);
@@ -11,7 +13,8 @@ builder.Services
     .AddRnnLmErrorHandling()
     .AddRnnLmSwagger()
     .AddRnnLmOperations()
-    .AddTrainingServices(builder.Configuration)
+    .AddRnnLmStore()
+    .AddTrainingWorker()
     .AddModelServing();
 
 var app = builder.Build();

@@ -1,47 +1,45 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
+using RnnLmService.Worker.Jobs;
 
 namespace RnnLmService.Worker;
 
-/// <summary>Registers the store (by provider), the job, dataset and model-version stores, and the training worker.</summary>
+/// <summary>Registers the <c>RnnLm</c> options (both hosts) and the training worker.</summary>
 public static class TrainingServices
 {
-    /// <summary>
-    /// The store and the hosted <see cref="TrainingWorker"/>, which runs when <c>RnnLm:Worker:Enabled</c> (default true)
-    /// or <paramref name="runWorker"/> is true; <paramref name="runWorker"/> false leaves the worker out. Registers <see cref="StoreDbContextFactory"/> (also as
-    /// <c>IDbContextFactory&lt;RnnLmDbContext&gt;</c>), a scoped <see cref="RnnLmDbContext"/> for health checks,
-    /// <see cref="JobStore"/>, <see cref="ModelVersionStore"/>, <see cref="DatasetStore"/> and <see cref="TimeProvider"/>.
-    /// </summary>
-    public static IServiceCollection AddTrainingServices(this IServiceCollection services, IConfiguration configuration, bool? runWorker = null)
+    /// <summary>Binds the <c>RnnLm</c> section and validates it, nested sections included, when the host starts (a bad value stops the host with the key named).</summary>
+    public static IServiceCollection AddRnnLmOptions(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<RnnLmOptions>().Bind(configuration.GetSection(RnnLmOptions.SectionName));
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new StoreDbContextFactory(sp.GetRequiredService<IOptions<RnnLmOptions>>().Value));
-        services.TryAddSingleton<IDbContextFactory<RnnLmDbContext>>(sp => sp.GetRequiredService<StoreDbContextFactory>());
-        services.TryAddScoped(sp => sp.GetRequiredService<StoreDbContextFactory>().CreateDbContext());
-        services.TryAddSingleton(sp => new JobStore(sp.GetRequiredService<IDbContextFactory<RnnLmDbContext>>(), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => new ModelVersionStore(sp.GetRequiredService<IDbContextFactory<RnnLmDbContext>>(), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => new DatasetStore(
-            sp.GetRequiredService<IDbContextFactory<RnnLmDbContext>>(),
-            sp.GetRequiredService<IOptions<RnnLmOptions>>().Value,
-            sp.GetRequiredService<JobStore>(),
-            sp.GetRequiredService<TimeProvider>()));
+        services.AddOptions<RnnLmOptions>().Bind(configuration.GetSection(RnnLmOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RnnLmOptions>, RnnLmOptionsValidator>());
+        return services;
+    }
 
-        // The switch is read when the worker starts (so late configuration, e.g. a test host's, counts); the standalone
-        // worker passes runWorker: true and ignores it, runWorker: false registers no worker at all.
-        if (runWorker != false)
-        {
-            services.TryAddSingleton<IJobRunner, TorchJobRunner>();
-            services.TryAddSingleton(new TrainingWorkerSwitch(runWorker == true));
-            services.AddHostedService<TrainingWorker>();
-        }
+    /// <summary>
+    /// The hosted <see cref="TrainingWorker"/> and its parts. It runs when <c>RnnLm:Worker:Enabled</c> (default true)
+    /// or <paramref name="standalone"/> is true (the worker executable, which then also leaves no core to serving).
+    /// Needs the store (<c>AddRnnLmStore</c>).
+    /// </summary>
+    public static IServiceCollection AddTrainingWorker(this IServiceCollection services, bool standalone = false)
+    {
+        services.TryAddSingleton(new TrainingWorkerSwitch(standalone));
+        services.TryAddSingleton(sp => new JobPaths(sp.GetRequiredService<IOptions<RnnLmOptions>>().Value.DataPath));
+        services.TryAddSingleton<ModelPublisher>();
+        services.TryAddSingleton<DataDirectoryJanitor>();
+        services.TryAddSingleton<DeadClaimReaper>();
+        services.TryAddSingleton<Func<int, ChildSupervisor>>(sp => threads => new ChildSupervisor(
+            sp.GetRequiredService<JobStore>(), sp.GetRequiredService<DatasetStore>(), sp.GetRequiredService<ModelVersionStore>(),
+            sp.GetRequiredService<ModelPublisher>(), sp.GetRequiredService<JobPaths>(),
+            sp.GetRequiredService<IOptions<RnnLmOptions>>().Value.Worker, threads,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChildSupervisor>>()));
+        services.AddHostedService<TrainingWorker>();
         return services;
     }
 }

@@ -3,8 +3,10 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using RnnLmService.Api.Contracts;
 using RnnLmService.Core;
+using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Database;
@@ -94,7 +96,7 @@ public static partial class TrainingJobsApi
     }
 
     private static async Task<Results<Accepted<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, CancellationToken ct)
+        HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
         if (!request.HasJsonContentType())
             return ApiProblems.UnsupportedMediaType("Send the job as application/json.");
@@ -129,6 +131,7 @@ public static partial class TrainingJobsApi
         {
             spec.Validate();
             CheckFitsDataset(spec, dataset);
+            CheckFitsMemory(spec, dataset, options.Value.Worker.JobMemoryBudget);
         }
         catch (InvalidSettingException e) { return ApiProblems.Invalid(e.Field, e.Reason); }
 
@@ -148,6 +151,23 @@ public static partial class TrainingJobsApi
             $"batchSize {spec.Training.BatchSize} is larger than the training split allows: it holds at most {trainTokensAtMost} tokens, fewer than 2 per stream.");
         InvalidSettingException.Check(d.ValidBytes + d.ValidLines >= 2, "valid", "The validation split is too small to evaluate (fewer than 2 tokens).");
         InvalidSettingException.Check(d.TestBytes + d.TestLines >= 2, "test", "The test split is too small to evaluate (fewer than 2 tokens).");
+    }
+
+    /// <summary>
+    /// Refuses a job whose estimated memory (<see cref="TrainingMemoryEstimate"/>) exceeds <c>RnnLm:Worker:MaxJobMemoryBytes</c>,
+    /// naming the setting that makes it big, so it is never queued to be killed by the kernel.
+    /// </summary>
+    private static void CheckFitsMemory(TrainingSpec spec, DatasetRecord d, long budget)
+    {
+        var estimate = TrainingMemoryEstimate.Of(spec, d.Bytes, d.Words + d.Lines);
+        if (estimate.Total <= budget) return;
+        var field = estimate.LargestField(spec);
+        throw new InvalidSettingException(field,
+            $"The job would need about {Gib(estimate.Total)} of memory (weights with gradients and optimizer state {Gib(estimate.Weights)}, " +
+            $"training activations {Gib(estimate.TrainingActivations)}, evaluation {Gib(estimate.EvaluationActivations)}, corpus {Gib(estimate.Corpus)}), " +
+            $"more than the {Gib(budget)} a job may use (RnnLm:Worker:MaxJobMemoryBytes); lower {field}.");
+
+        static string Gib(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):0.##} GiB";
     }
 
     /// <summary>The field a JSON error is about (the unknown member, or the last path segment) and a reason without .NET type names.</summary>

@@ -1,3 +1,4 @@
+using RnnLmService.Worker.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 using RnnLmService.Api.Serving;

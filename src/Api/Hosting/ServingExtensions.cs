@@ -10,7 +10,7 @@ public static class ServingExtensions
 {
     /// <summary>
     /// Registers <see cref="ModelRegistry"/> (also as the hosted service that polls the store) and the readiness
-    /// checks: the store answers, and the default model is loaded. Needs the store (<c>AddTrainingServices</c>).
+    /// checks: the store answers, and the default model is loaded. Needs the store (<c>AddRnnLmStore</c>).
     /// </summary>
     public static IServiceCollection AddModelServing(this IServiceCollection services)
     {

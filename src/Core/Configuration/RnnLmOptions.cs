@@ -55,9 +55,41 @@ public sealed class WorkerOptions
     [Range(1, 64)]
     public int Concurrency { get; set; } = 1;
 
-    /// <summary>LibTorch intra-op threads of each training thread (0: LibTorch's default).</summary>
+    /// <summary>
+    /// LibTorch intra-op threads of each job's training process. 0 (default): the machine's cores divided among
+    /// <see cref="Concurrency"/> jobs, one core left to serving when the worker runs inside the API, at least 1.
+    /// </summary>
     [Range(0, 256)]
-    public int TorchThreads { get; set; } = 1;
+    public int TorchThreads { get; set; }
+
+    /// <summary>A job whose training process crashed this many times in a row without a new checkpoint fails.</summary>
+    [Range(1, 100)]
+    public int MaxCrashes { get; set; } = 3;
+
+    /// <summary>Wait before retrying a crashed job; doubles with each crash in a row, at most 32 times this.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan CrashBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a training process may take to checkpoint and exit after SIGTERM before it gets SIGKILL.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Largest estimated memory of one job (<c>TrainingMemoryEstimate</c>), in bytes; a bigger job is refused when it is
+    /// queued (400 naming the setting that makes it big). 0 (default): half of the machine's memory.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MaxJobMemoryBytes { get; set; }
+
+    /// <summary>Extra environment variables of each training process (diagnostics and tests; GLIBC_TUNABLES is always set).</summary>
+    public Dictionary<string, string> ChildEnvironment { get; set; } = [];
+
+    /// <summary><see cref="MaxJobMemoryBytes"/>, or half the memory this process may use when it is 0.</summary>
+    public long JobMemoryBudget => MaxJobMemoryBytes > 0 ? MaxJobMemoryBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    /// <summary>The torch thread count a job's process uses (see <see cref="TorchThreads"/>).</summary>
+    public int EffectiveTorchThreads(bool insideApi) =>
+        TorchThreads > 0 ? TorchThreads : Math.Max(1, (Environment.ProcessorCount - (insideApi ? 1 : 0)) / Concurrency);
 
     /// <summary>How often an idle worker looks for queued jobs.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]

@@ -88,6 +88,7 @@ public static class Checkpoint
             using (var rng = torch.get_rng_state())
                 File.WriteAllBytes(Path.Combine(tmp, "rng.bin"), rng.data<byte>().ToArray());
 
+            Storage.Durable.FlushTree(tmp); // the data is on disk before a rename publishes it
             var latest = Path.Combine(directory, Latest);
             string? old = null;
             if (Directory.Exists(latest))
@@ -96,6 +97,7 @@ public static class Checkpoint
                 Directory.Move(latest, old);
             }
             Directory.Move(tmp, latest);
+            Storage.Durable.FlushDirectory(directory);
             if (old is not null) Directory.Delete(old, recursive: true);
         }
         catch
@@ -156,6 +158,9 @@ public static class Checkpoint
             torch.set_rng_state(state);
         return (best, hidden);
     }
+
+    /// <summary>The directory of the newest complete checkpoint under <paramref name="directory"/>, or null.</summary>
+    public static string? LatestDirectory(string directory) => FindLatest(directory);
 
     private static string? FindLatest(string directory)
     {

@@ -142,6 +142,7 @@ public sealed class Trainer(TrainingSpec spec)
             var clock = Stopwatch.StartNew();
             var windowClock = Stopwatch.StartNew();
             long windowTokens = 0;
+            if (o.Patience > 0 && State.EpochsWithoutImprovement >= o.Patience) return Finish(clock, stoppedEarly: true); // resumed after an early stop
             for (var epoch = State.Epoch; epoch < o.Epochs; epoch++)
             {
                 model.train();
@@ -205,7 +206,8 @@ public sealed class Trainer(TrainingSpec spec)
                     epochMean, lr, State.TokensDone / Math.Max(1e-9, State.SecondsDone + clock.Elapsed.TotalSeconds), Math.Exp(validLoss), BestPerplexity()));
 
                 var stop = o.Patience > 0 && State.EpochsWithoutImprovement >= o.Patience;
-                if (context.CheckpointDirectory is not null && epoch + 1 < o.Epochs && !stop)
+                // Also after the last epoch (and an early stop): a crash in the final evaluation or saving resumes there, not an epoch back.
+                if (context.CheckpointDirectory is not null)
                 {
                     Hidden?.Dispose();
                     Hidden = null;

@@ -89,7 +89,7 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
             while (store.ClaimAsync($"w{worker}", Lease).GetAwaiter().GetResult() is { } job)
             {
                 claims.Add((worker, job.Id));
-                Assert.True(store.CompleteSucceededAsync(job.Id, $"w{worker}", job.ModelName, 1, 10.0).GetAwaiter().GetResult());
+                Assert.True(store.CompleteSucceededAsync(job.Id, job.ClaimToken!, Version(job.ModelName, 1), false, 10.0).GetAwaiter().GetResult());
             }
             return 0;
         });
@@ -109,26 +109,26 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         var clock = new ManualClock();
         var jobs = Store.Jobs(clock);
         var job = await jobs.EnqueueAsync(Job());
-        Assert.Equal(job.Id, (await jobs.ClaimAsync("w1", Lease))!.Id);
+        Assert.Equal(job.Id, (await Claim(jobs, "w1"))!.Id);
         Assert.Null(await jobs.ClaimAsync("w2", Lease)); // held
 
         clock.Advance(Lease / 2);
-        await jobs.HeartbeatAsync(job.Id, "w1", Lease); // renewed: still held after the first lease would have ended
+        await jobs.HeartbeatAsync(job.Id, T["w1"], Lease); // renewed: still held after the first lease would have ended
         clock.Advance(Lease * 0.75);
         Assert.Null(await jobs.ClaimAsync("w2", Lease));
 
         clock.Advance(Lease * 2); // w1 went silent
-        var again = await jobs.ClaimAsync("w2", Lease);
+        var again = await Claim(jobs, "w2");
         Assert.NotNull(again);
         Assert.Equal(job.Id, again.Id);
         Assert.Equal(2, again.Attempts);
         Assert.Equal("w2", again.ClaimedBy);
 
         // The old owner finds out at its next heartbeat and can no longer write.
-        await Assert.ThrowsAsync<LeaseLostException>(() => jobs.HeartbeatAsync(job.Id, "w1", Lease));
-        Assert.False(await jobs.CompleteFailedAsync(job.Id, "w1", "late"));
-        Assert.False(await jobs.UpdateProgressAsync(job.Id, "w1", new JobProgress(1, 1, 1, 1, 1, 1, 1, 1, 1, 1)));
-        Assert.True(await jobs.CompleteSucceededAsync(job.Id, "w2", "m", 1, 5.5));
+        await Assert.ThrowsAsync<LeaseLostException>(() => jobs.HeartbeatAsync(job.Id, T["w1"], Lease));
+        Assert.False(await jobs.CompleteFailedAsync(job.Id, T["w1"], "late"));
+        Assert.False(await jobs.UpdateProgressAsync(job.Id, T["w1"], Progress(1, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1));
+        Assert.True(await jobs.CompleteSucceededAsync(job.Id, T["w2"], Version("m", 1), false, 5.5));
     }
 
     [Fact]
@@ -137,15 +137,15 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         if (Unavailable) return;
         var jobs = Store.Jobs();
         var job = await jobs.EnqueueAsync(Job());
-        await jobs.ClaimAsync("w1", Lease);
-        Assert.False((await jobs.HeartbeatAsync(job.Id, "w1", Lease)).CancelRequested);
+        await Claim(jobs, "w1");
+        Assert.False((await jobs.HeartbeatAsync(job.Id, T["w1"], Lease)).CancelRequested);
 
         var flagged = await jobs.RequestCancelAsync(job.Id);
         Assert.Equal(JobStatus.Running, flagged.Status); // the worker stops it
         Assert.True(flagged.CancelRequested);
-        Assert.True((await jobs.HeartbeatAsync(job.Id, "w1", Lease)).CancelRequested);
+        Assert.True((await jobs.HeartbeatAsync(job.Id, T["w1"], Lease)).CancelRequested);
 
-        Assert.True(await jobs.CompleteCancelledAsync(job.Id, "w1"));
+        Assert.True(await jobs.CompleteCancelledAsync(job.Id, T["w1"]));
         Assert.Equal(JobStatus.Cancelled, (await jobs.GetAsync(job.Id))!.Status);
     }
 
@@ -161,12 +161,12 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         Assert.Null(await jobs.ClaimAsync("w1", Lease)); // a cancelled job is never claimed
 
         var running = await jobs.EnqueueAsync(Job("r"));
-        await jobs.ClaimAsync("w1", Lease);
+        await Claim(jobs, "w1");
         Assert.True((await jobs.RequestCancelAsync(running.Id)).CancelRequested);
 
         var done = await jobs.EnqueueAsync(Job("d"));
-        await jobs.ClaimAsync("w1", Lease);
-        await jobs.CompleteSucceededAsync(done.Id, "w1", "d", 1, 3.0);
+        await Claim(jobs, "w1");
+        await jobs.CompleteSucceededAsync(done.Id, T["w1"], Version("d", 1), false, 3.0);
         var conflict = await Assert.ThrowsAsync<ConflictException>(() => jobs.RequestCancelAsync(done.Id));
         Assert.Contains("succeeded", conflict.Message);
         await Assert.ThrowsAsync<ConflictException>(() => jobs.RequestCancelAsync(queued.Id)); // cancelled is finished too
@@ -181,7 +181,7 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         var clock = new ManualClock();
         var jobs = Store.Jobs(clock);
         var job = await jobs.EnqueueAsync(Job());
-        await jobs.ClaimAsync("w1", Lease);
+        await Claim(jobs, "w1");
         await jobs.RequestCancelAsync(job.Id);
         clock.Advance(Lease * 2);
 
@@ -195,18 +195,18 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         if (Unavailable) return;
         var jobs = Store.Jobs();
         var job = await jobs.EnqueueAsync(Job());
-        await jobs.ClaimAsync("w1", Lease);
-        await jobs.UpdateProgressAsync(job.Id, "w1", new JobProgress(2, 3, 20, 30, 4.2, 80, 75, 1000, 20, 12.5));
-        Assert.True(await jobs.ReleaseAsync(job.Id, "w1"));
+        await Claim(jobs, "w1");
+        await jobs.UpdateProgressAsync(job.Id, T["w1"], Progress(2, 3, 20, 30, 4.2, 80, 75, 1000, 20, 12.5), 12.5);
+        Assert.True(await jobs.ReleaseAsync(job.Id, T["w1"]));
 
         var released = (await jobs.GetAsync(job.Id))!;
         Assert.Equal(JobStatus.Queued, released.Status);
         Assert.Null(released.ClaimedBy);
         Assert.Equal(2, released.Epoch); // progress kept: the next worker resumes from the checkpoint
-        var next = await jobs.ClaimAsync("w2", Lease);
+        var next = await Claim(jobs, "w2");
         Assert.Equal(job.Id, next!.Id);
         Assert.Equal(2, next.Attempts);
-        Assert.False(await jobs.ReleaseAsync(job.Id, "w1"));
+        Assert.False(await jobs.ReleaseAsync(job.Id, T["w1"]));
     }
 
     [Fact]
@@ -215,9 +215,9 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         if (Unavailable) return;
         var jobs = Store.Jobs();
         var job = await jobs.EnqueueAsync(Job());
-        await jobs.ClaimAsync("w1", Lease);
-        await jobs.UpdateProgressAsync(job.Id, "w1", new JobProgress(1, 2, 10, 20, 4.0, 90.5, 90.5, 1000, 20, 3));
-        await jobs.UpdateProgressAsync(job.Id, "w1", new JobProgress(2, 2, 12, 20, 3.5, null, null, 1100, 20, 4));
+        await Claim(jobs, "w1");
+        await jobs.UpdateProgressAsync(job.Id, T["w1"], Progress(1, 2, 10, 20, 4.0, 90.5, 90.5, 1000, 20, 3), 3);
+        await jobs.UpdateProgressAsync(job.Id, T["w1"], Progress(2, 2, 12, 20, 3.5, null, null, 1100, 20, 4), 4);
         var j = (await jobs.GetAsync(job.Id))!;
         Assert.Equal((2, 12L, 3.5, 90.5, 90.5), (j.Epoch, j.Step, j.TrainLoss!.Value, j.ValidPerplexity!.Value, j.BestValidPerplexity!.Value));
     }
@@ -229,11 +229,11 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         var jobs = Store.Jobs();
         var job = await jobs.EnqueueAsync(Job());
         var other = await jobs.EnqueueAsync(Job("other"));
-        await jobs.ClaimAsync("w1", Lease);
+        await Claim(jobs, "w1");
         for (var i = 1; i <= 5; i++)
-            await jobs.UpdateProgressAsync(job.Id, "w1", new JobProgress(1, 1, i, 5, 5.0 / i, null, null, 100, 20, i));
-        await jobs.MarkResumedAsync(job.Id, "w1", 1, 3);
-        await jobs.CompleteSucceededAsync(job.Id, "w1", "m", 1, 42.0);
+            await jobs.UpdateProgressAsync(job.Id, T["w1"], Progress(1, 1, i, 5, 5.0 / i, null, null, 100, 20, i), i);
+        await jobs.MarkResumedAsync(job.Id, T["w1"], 1, 3);
+        await jobs.CompleteSucceededAsync(job.Id, T["w1"], Version("m", 1), false, 42.0);
 
         var all = await jobs.EventsAfterAsync(job.Id);
         Assert.Equal(["status", "status", "progress", "progress", "progress", "progress", "progress", "resumed", "status"], all.Select(e => e.Type));
@@ -257,7 +257,7 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         var jobs = Store.Jobs();
         var ids = new List<string>();
         for (var i = 0; i < 5; i++) ids.Add((await jobs.EnqueueAsync(Job($"m{i}"))).Id);
-        await jobs.ClaimAsync("w1", Lease); // the oldest
+        await Claim(jobs, "w1"); // the oldest
 
         var page1 = await jobs.ListAsync(JobStatus.Queued, 0, 2);
         var page2 = await jobs.ListAsync(JobStatus.Queued, 2, 2);
@@ -305,6 +305,100 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         await Assert.ThrowsAsync<IOException>(() => versions.RegisterAsync("lm", "{}", null, false, _ => throw new IOException("disk full")));
         Assert.Equal(2, (await versions.ListAsync("lm")).Count);
     }
+
+    [Fact]
+    public async Task Version_numbers_are_never_reused_after_a_delete()
+    {
+        if (Unavailable) return;
+        var versions = Store.Versions();
+        Assert.Equal(1, (await versions.RegisterAsync("x", "{}", null, false, v => $"models/x/{v}")).Version);
+        Assert.Equal(2, (await versions.RegisterAsync("x", "{}", null, false, v => $"models/x/{v}")).Version);
+        Assert.True(await versions.DeleteAsync("x", 2));
+
+        // A finishing job after the delete of x@2 gets x@3, not 2 again (its directory could still be in a reader's hands).
+        var jobs = Store.Jobs();
+        var job = await jobs.EnqueueAsync(Job("x"));
+        await Claim(jobs, "w1");
+        var number = await versions.ReserveVersionAsync("x");
+        Assert.Equal(3, number);
+        Assert.True(await jobs.CompleteSucceededAsync(job.Id, T["w1"], Version("x", number), false, 9.0));
+        Assert.Equal([3, 1], (await versions.ListAsync("x")).Select(v => v.Version));
+    }
+
+    [Fact]
+    public async Task Only_the_current_claim_completes_and_a_job_never_gets_two_versions()
+    {
+        if (Unavailable) return;
+        var jobs = Store.Jobs(Clock);
+        var job = await jobs.EnqueueAsync(Job("one"));
+        await Claim(jobs, "w1");
+        Clock.Advance(Lease * 2); // w1 still runs, but its lease has passed
+        await Claim(jobs, "w2");
+        Assert.NotEqual(T["w1"], T["w2"]);
+
+        // The first owner's late writes change nothing: no progress, no checkpoint mark, no version, no success.
+        Assert.False(await jobs.MarkCheckpointAsync(job.Id, T["w1"], 1, 5, 5));
+        Assert.False(await jobs.CompleteSucceededAsync(job.Id, T["w1"], Version("one", 1), false, 3.0));
+        Assert.Null(await jobs.RecordCrashAsync(job.Id, T["w1"], "late", 3, _ => TimeSpan.Zero));
+        Assert.Empty(await Store.Versions().ListAsync("one"));
+
+        Assert.True(await jobs.CompleteSucceededAsync(job.Id, T["w2"], Version("one", 2), false, 3.0));
+        var done = (await jobs.GetAsync(job.Id))!;
+        Assert.Equal((JobStatus.Succeeded, 2), (done.Status, done.ProducedModelVersion));
+        // Even a second version row for the same job is refused by the unique index.
+        await using var db = Store.Factory.CreateDbContext();
+        db.ModelVersions.Add(Version("one", 3));
+        db.ModelVersions.Local.Single().JobId = job.Id;
+        await Assert.ThrowsAnyAsync<Microsoft.EntityFrameworkCore.DbUpdateException>(() => db.SaveChangesAsync());
+    }
+
+    [Fact]
+    public async Task Crashes_without_a_new_checkpoint_back_off_and_fail_the_job_at_the_limit()
+    {
+        if (Unavailable) return;
+        var jobs = Store.Jobs(Clock);
+        var job = await jobs.EnqueueAsync(Job("crashy"));
+        var backoff = TimeSpan.FromSeconds(30);
+
+        // Crash 1, with a checkpoint made in the attempt: progress, so it does not count.
+        await Claim(jobs, "w1");
+        Assert.True(await jobs.MarkCheckpointAsync(job.Id, T["w1"], 1, 10, 10));
+        var first = (await jobs.RecordCrashAsync(job.Id, T["w1"], "killed.", 2, _ => backoff))!;
+        Assert.Equal((false, 0), (first.Failed, first.Crashes));
+        Assert.Null(await jobs.ClaimAsync("w2", Lease)); // backing off
+        Clock.Advance(backoff);
+
+        // Crashes 2 and 3 made no progress: the second one of them reaches the limit of 2.
+        await Claim(jobs, "w2");
+        var second = (await jobs.RecordCrashAsync(job.Id, T["w2"], "killed.", 2, _ => backoff))!;
+        Assert.Equal((false, 1), (second.Failed, second.Crashes));
+        Clock.Advance(backoff);
+        await Claim(jobs, "w3");
+        var third = (await jobs.RecordCrashAsync(job.Id, T["w3"], "The training process was killed by signal 9.", 2, _ => backoff))!;
+        Assert.True(third.Failed);
+        var failed = (await jobs.GetAsync(job.Id))!;
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.StartsWith("The training process was killed by signal 9.", failed.FailureReason);
+        Assert.Contains("2 time(s)", failed.FailureReason);
+    }
+
+    private readonly ManualClock Clock = new();
+    private readonly Dictionary<string, string> T = [];
+
+    /// <summary>Claims as <paramref name="worker"/> and remembers the claim's token in <see cref="T"/>.</summary>
+    private async Task<TrainingJobRecord?> Claim(JobStore jobs, string worker)
+    {
+        var job = await jobs.ClaimAsync(worker, Lease);
+        if (job is not null) T[worker] = job.ClaimToken!;
+        return job;
+    }
+
+    private static ModelVersionRecord Version(string name, int version) =>
+        new() { Name = name, Version = version, ArtifactPath = $"models/{name}/{version}", MetricsJson = "{}" };
+
+    private static RnnLmService.Core.Training.TrainingProgress Progress(int epoch, int totalEpochs, long step, long totalSteps, double loss,
+        double? valid, double? best, double speed, double lr, double _) =>
+        new(RnnLmService.Core.Training.ProgressKind.Step, epoch, (int)step, (int)(totalSteps / totalEpochs), step, totalSteps, loss, lr, speed, valid, best);
 
     private static string? Status(JobEventRecord e) =>
         JsonDocument.Parse(e.PayloadJson).RootElement.GetProperty("status").GetString();

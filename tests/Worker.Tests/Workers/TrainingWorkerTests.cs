@@ -1,7 +1,5 @@
 using RnnLmService.Tests.Shared;
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Jobs;
@@ -43,8 +41,7 @@ public sealed class TrainingWorkerTests(ITestOutputHelper output) : IAsyncLifeti
         },
     });
 
-    private TrainingWorker NewWorker() => new(_store.Jobs(), _store.Datasets(), _store.Versions(),
-        new TorchJobRunner { ReportEverySteps = 2 }, Options.Create(_store.Options), NullLogger<TrainingWorker>.Instance);
+    private TrainingWorker NewWorker() => InProcessWorker.Create(_store, output);
 
     private async Task<TrainingJobRecord> WaitAsync(string jobId, Func<TrainingJobRecord, bool> until)
     {

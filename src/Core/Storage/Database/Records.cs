@@ -62,6 +62,19 @@ public sealed class TrainingJobRecord
     public DateTime? HeartbeatAt { get; set; }
     /// <summary>How many times a worker claimed the job (a re-claim after a lost lease counts).</summary>
     public int Attempts { get; set; }
+    /// <summary>
+    /// A fresh random token per claim: heartbeats, progress, checkpoint deletion and completion are accepted only with
+    /// the current one, so a worker that lost its claim can change nothing. Also names the claim's checkpoint directory.
+    /// </summary>
+    public string? ClaimToken { get; set; }
+    /// <summary>Crashed attempts since the job last made progress (a checkpoint newer than its attempt started from).</summary>
+    public int Crashes { get; set; }
+    /// <summary>After a crash, the job is not claimed again before this time (back-off).</summary>
+    public DateTime? RetryAfter { get; set; }
+    /// <summary>Global step of the newest checkpoint any attempt reported.</summary>
+    public long CheckpointStep { get; set; }
+    /// <summary><see cref="CheckpointStep"/> when the current claim began: a crash with no checkpoint beyond it made no progress.</summary>
+    public long ClaimCheckpointStep { get; set; }
     public bool CancelRequested { get; set; }
     // progress
     public int Epoch { get; set; }
@@ -94,6 +107,8 @@ public static class JobEventTypes
     public const string Resumed = "resumed";
     public const string Checkpoint = "checkpoint";
     public const string Log = "log";
+    /// <summary>The training process of an attempt started (its process id and torch thread count) or ended (how).</summary>
+    public const string Process = "process";
 }
 
 /// <summary>One entry of a job's history; <see cref="Id"/> is the cursor clients resume after.</summary>
@@ -119,6 +134,13 @@ public sealed class ModelVersionRecord
     /// <summary>The version a bare <c>name</c> resolves to (at most one per name); otherwise the newest.</summary>
     public bool Promoted { get; set; }
     public string? JobId { get; set; }
+}
+
+/// <summary>The last version number handed out per model name: numbers are never reused, even after a delete.</summary>
+public sealed class ModelNameCounterRecord
+{
+    public required string Name { get; set; }
+    public int LastVersion { get; set; }
 }
 
 /// <summary>A named service-wide setting, such as <see cref="Keys.DefaultModel"/>.</summary>

@@ -16,6 +16,7 @@ public abstract class RnnLmDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<JobEventRecord> JobEvents => Set<JobEventRecord>();
     public DbSet<ModelVersionRecord> ModelVersions => Set<ModelVersionRecord>();
     public DbSet<SettingRecord> Settings => Set<SettingRecord>();
+    public DbSet<ModelNameCounterRecord> ModelNameCounters => Set<ModelNameCounterRecord>();
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
     public abstract string Provider { get; }
@@ -54,6 +55,7 @@ public abstract class RnnLmDbContext(DbContextOptions options) : DbContext(optio
             e.Property(x => x.ClaimedBy).HasMaxLength(200);
             e.Property(x => x.ProducedModelName).HasMaxLength(64);
             e.Property(x => x.ResumedFrom).HasMaxLength(200);
+            e.Property(x => x.ClaimToken).HasMaxLength(64);
             e.Ignore(x => x.IsTerminal);
             e.HasIndex(x => x.UniqueKey).IsUnique();
             // The claim's scan: status, then priority and age.
@@ -80,6 +82,15 @@ public abstract class RnnLmDbContext(DbContextOptions options) : DbContext(optio
             e.Property(x => x.ArtifactPath).HasMaxLength(400);
             e.Property(x => x.JobId).HasMaxLength(64);
             e.HasIndex(x => new { x.Name, x.Version }).IsUnique();
+            // One version per job, whatever a worker that lost its claim attempts.
+            e.HasIndex(x => x.JobId).IsUnique();
+        });
+
+        b.Entity<ModelNameCounterRecord>(e =>
+        {
+            e.ToTable("model_name_counters");
+            e.HasKey(x => x.Name);
+            e.Property(x => x.Name).HasMaxLength(64);
         });
 
         b.Entity<SettingRecord>(e =>

@@ -100,7 +100,8 @@ public sealed class DatasetUpload : IAsyncDisposable
         var total = _files["train"] + _files["valid"] + _files["test"];
         var relative = Path.Combine("datasets", _id);
         var final = Path.Combine(_store.Root, _id);
-        Directory.Move(_temp, final);
+        Durable.FlushTree(_temp);
+        Durable.MoveDirectory(_temp, final);
         _committed = true;
         var record = new DatasetRecord
         {

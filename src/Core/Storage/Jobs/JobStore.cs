@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using RnnLmService.Core.Storage.Database;
+using RnnLmService.Core.Training;
 
 namespace RnnLmService.Core.Storage.Jobs;
 
@@ -13,17 +14,14 @@ namespace RnnLmService.Core.Storage.Jobs;
 /// <param name="UniqueKey">Optional: a second enqueue with the same key returns the first job.</param>
 public sealed record NewTrainingJob(string ModelName, string DatasetId, string SpecJson, int Priority = 0, bool Promote = false, string? UniqueKey = null);
 
-/// <summary>A running job's latest numbers.</summary>
-public sealed record JobProgress(
-    int Epoch, int TotalEpochs, long Step, long TotalSteps,
-    double? TrainLoss, double? ValidPerplexity, double? BestValidPerplexity,
-    double? TokensPerSecond, double? LearningRate, double RunSeconds);
-
 /// <summary>One page of jobs, newest first.</summary>
 public sealed record JobPage(IReadOnlyList<TrainingJobRecord> Items, int Total, int Offset, int Limit);
 
 /// <summary>What a heartbeat learns: the client asked to cancel.</summary>
 public sealed record HeartbeatResult(bool CancelRequested);
+
+/// <summary>What a recorded crash did to the job: queued again (retried after <paramref name="RetryAfter"/>) or failed.</summary>
+public sealed record CrashOutcome(bool Failed, int Crashes, DateTime? RetryAfter);
 
 /// <summary>
 /// The durable job queue. Every state change is one atomic statement guarded by the expected state (and, for a
@@ -143,6 +141,11 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
     /// Claims the next job atomically: highest priority, then oldest; a running job whose lease expired counts as
     /// queued (its attempt count grows). Null when nothing is waiting. Two workers never get the same job.
     /// </summary>
+    /// <remarks>
+    /// Each claim gets a new <see cref="TrainingJobRecord.ClaimToken"/>. Taking over a running job whose lease expired
+    /// counts a crash of its previous owner (none when that owner reported a checkpoint newer than its claim began with);
+    /// a job backing off after a crash (<see cref="TrainingJobRecord.RetryAfter"/>) waits.
+    /// </remarks>
     public async Task<TrainingJobRecord?> ClaimAsync(string workerId, TimeSpan lease, CancellationToken ct = default)
     {
         await using var db = dbFactory.CreateDbContext();
@@ -160,7 +163,7 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
             db.JobEvents.Add(Event(id, now, JobEventTypes.Status, new { status = "cancelled" }));
 
         var claimed = await db.Database.SqlQueryRaw<string>(db.IsSqlite() ? ClaimSqlite : ClaimPostgres,
-            Param(db, "p0", workerId), Param(db, "p1", leaseUntil), Param(db, "p2", now)).ToListAsync(ct);
+            Param(db, "p0", workerId), Param(db, "p1", leaseUntil), Param(db, "p2", now), Param(db, "p3", NewToken())).ToListAsync(ct);
 
         if (claimed.Count == 0)
         {
@@ -170,7 +173,7 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
         }
 
         var job = await db.TrainingJobs.AsNoTracking().FirstAsync(j => j.Id == claimed[0], ct);
-        db.JobEvents.Add(Event(job.Id, now, JobEventTypes.Status, new { status = "running", attempt = job.Attempts, workerId }));
+        db.JobEvents.Add(Event(job.Id, now, JobEventTypes.Status, new { status = "running", attempt = job.Attempts, workerId, crashes = job.Crashes }));
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return job;
@@ -199,55 +202,85 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
     }
 
     /// <summary>Renews the lease and reports whether the client asked to cancel; <see cref="LeaseLostException"/> when the claim is gone.</summary>
-    public async Task<HeartbeatResult> HeartbeatAsync(string jobId, string workerId, TimeSpan lease, CancellationToken ct = default)
+    public async Task<HeartbeatResult> HeartbeatAsync(string jobId, string claimToken, TimeSpan lease, CancellationToken ct = default)
     {
         await using var db = dbFactory.CreateDbContext();
         var now = Now;
         var until = now + lease;
-        var changed = await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running)
+        var changed = await Claimed(db, jobId, claimToken)
             .ExecuteUpdateAsync(u => u.SetProperty(j => j.LeaseUntil, until).SetProperty(j => j.HeartbeatAt, now), ct);
-        if (changed == 0) throw new LeaseLostException(jobId, workerId);
+        if (changed == 0) throw new LeaseLostException(jobId, claimToken);
         var cancel = await db.TrainingJobs.Where(j => j.Id == jobId).Select(j => j.CancelRequested).FirstAsync(ct);
         return new HeartbeatResult(cancel);
     }
 
-    /// <summary>Records the latest numbers; false when the claim is gone.</summary>
-    public async Task<bool> UpdateProgressAsync(string jobId, string workerId, JobProgress p, bool writeEvent = true, CancellationToken ct = default)
+    /// <summary>
+    /// Records the trainer's latest report (the one progress type from trainer to store) and the job's running time;
+    /// false when the claim is gone. A report without a number (step reports carry no validation perplexity) keeps the last one.
+    /// </summary>
+    public async Task<bool> UpdateProgressAsync(string jobId, string claimToken, TrainingProgress p, double runSeconds, bool writeEvent = true, CancellationToken ct = default)
     {
         await using var db = dbFactory.CreateDbContext();
         var now = Now;
+        var totalEpochs = p.StepsPerEpoch > 0 ? (int)(p.TotalSteps / p.StepsPerEpoch) : 0;
+        double? loss = p.Loss, lr = p.LearningRate, speed = p.TokensPerSecond;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var changed = await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running)
+        var changed = await Claimed(db, jobId, claimToken)
             .ExecuteUpdateAsync(u => u
                 .SetProperty(j => j.Epoch, p.Epoch)
-                .SetProperty(j => j.TotalEpochs, p.TotalEpochs)
-                .SetProperty(j => j.Step, p.Step)
+                .SetProperty(j => j.TotalEpochs, totalEpochs)
+                .SetProperty(j => j.Step, p.GlobalStep)
                 .SetProperty(j => j.TotalSteps, p.TotalSteps)
-                // A report without a number (step reports carry no validation perplexity) keeps the last one.
-                .SetProperty(j => j.TrainLoss, j => p.TrainLoss ?? j.TrainLoss)
+                .SetProperty(j => j.TrainLoss, loss)
                 .SetProperty(j => j.ValidPerplexity, j => p.ValidPerplexity ?? j.ValidPerplexity)
                 .SetProperty(j => j.BestValidPerplexity, j => p.BestValidPerplexity ?? j.BestValidPerplexity)
-                .SetProperty(j => j.TokensPerSecond, j => p.TokensPerSecond ?? j.TokensPerSecond)
-                .SetProperty(j => j.LearningRate, j => p.LearningRate ?? j.LearningRate)
-                .SetProperty(j => j.RunSeconds, p.RunSeconds), ct);
+                .SetProperty(j => j.TokensPerSecond, speed)
+                .SetProperty(j => j.LearningRate, lr)
+                .SetProperty(j => j.RunSeconds, runSeconds), ct);
         if (changed == 1 && writeEvent)
         {
-            db.JobEvents.Add(Event(jobId, now, JobEventTypes.Progress, p));
+            var valid = p.ValidPerplexity ?? await db.TrainingJobs.Where(j => j.Id == jobId).Select(j => j.ValidPerplexity).FirstAsync(ct);
+            db.JobEvents.Add(Event(jobId, now, JobEventTypes.Progress, new
+            {
+                epoch = p.Epoch, totalEpochs, step = p.GlobalStep, totalSteps = p.TotalSteps, trainLoss = loss, validPerplexity = valid,
+                bestValidPerplexity = p.BestValidPerplexity, tokensPerSecond = speed, learningRate = lr, runSeconds,
+            }));
             await db.SaveChangesAsync(ct);
         }
         await tx.CommitAsync(ct);
         return changed == 1;
     }
 
-    /// <summary>Notes where a resumed run starts (also written as a <c>resumed</c> event).</summary>
-    public async Task MarkResumedAsync(string jobId, string workerId, int epoch, long step, CancellationToken ct = default)
+    /// <summary>Notes where a resumed run starts (also written as a <c>resumed</c> event); false when the claim is gone.</summary>
+    public async Task<bool> MarkResumedAsync(string jobId, string claimToken, int epoch, long step, CancellationToken ct = default)
     {
         await using var db = dbFactory.CreateDbContext();
         var from = $"epoch {epoch}, step {step}";
-        await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId)
-            .ExecuteUpdateAsync(u => u.SetProperty(j => j.ResumedFrom, from), ct);
-        db.JobEvents.Add(Event(jobId, Now, JobEventTypes.Resumed, new { epoch, step }));
-        await db.SaveChangesAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var changed = await Claimed(db, jobId, claimToken).ExecuteUpdateAsync(u => u.SetProperty(j => j.ResumedFrom, from), ct);
+        if (changed == 1)
+        {
+            db.JobEvents.Add(Event(jobId, Now, JobEventTypes.Resumed, new { epoch, step }));
+            await db.SaveChangesAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return changed == 1;
+    }
+
+    /// <summary>Notes a checkpoint the claim wrote (its global step counts as progress for crash accounting); false when the claim is gone.</summary>
+    public async Task<bool> MarkCheckpointAsync(string jobId, string claimToken, int epoch, long step, long globalStep, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var changed = await Claimed(db, jobId, claimToken)
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.CheckpointStep, j => j.CheckpointStep > globalStep ? j.CheckpointStep : globalStep), ct);
+        if (changed == 1)
+        {
+            db.JobEvents.Add(Event(jobId, Now, JobEventTypes.Checkpoint, new { epoch, step, globalStep }));
+            await db.SaveChangesAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return changed == 1;
     }
 
     /// <summary>Appends an event; returns its cursor.</summary>
@@ -268,34 +301,91 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
             .OrderBy(e => e.Id).Take(limit).ToListAsync(ct);
     }
 
-    /// <summary>Finishes a job with its model version; false when this worker no longer holds it.</summary>
-    public Task<bool> CompleteSucceededAsync(string jobId, string workerId, string modelName, int version, double? testPerplexity, CancellationToken ct = default) =>
-        FinishAsync(jobId, workerId, JobStatus.Succeeded, null, modelName, version, testPerplexity,
-            new { status = "succeeded", model = $"{modelName}@{version}", modelName, version, testPerplexity }, ct);
-
-    /// <summary>Fails a job with a reason meant for clients (a message, never a stack).</summary>
-    public Task<bool> CompleteFailedAsync(string jobId, string workerId, string reason, CancellationToken ct = default) =>
-        FinishAsync(jobId, workerId, JobStatus.Failed, reason, null, null, null, new { status = "failed", reason }, ct);
-
-    /// <summary>Marks a running job cancelled after its worker stopped it.</summary>
-    public Task<bool> CompleteCancelledAsync(string jobId, string workerId, CancellationToken ct = default) =>
-        FinishAsync(jobId, workerId, JobStatus.Cancelled, null, null, null, null, new { status = "cancelled" }, ct);
-
-    private async Task<bool> FinishAsync(string jobId, string workerId, JobStatus status, string? reason,
-        string? modelName, int? version, double? testPpl, object payload, CancellationToken ct)
+    /// <summary>
+    /// Finishes a job with its model version in one transaction guarded by the claim: the job becomes <c>succeeded</c>
+    /// and the version row (number from <see cref="ModelVersionStore.ReserveVersionAsync"/>) is inserted, promoted if
+    /// asked, or nothing happens and the answer is false (the claim is gone). The unique index on a version's job id
+    /// makes a second version of one job impossible even then.
+    /// </summary>
+    public async Task<bool> CompleteSucceededAsync(string jobId, string claimToken, ModelVersionRecord version, bool promote, double? testPerplexity, CancellationToken ct = default)
     {
         await using var db = dbFactory.CreateDbContext();
         var now = Now;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var changed = await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running)
-            .ExecuteUpdateAsync(u => u
-                .SetProperty(j => j.Status, status)
-                .SetProperty(j => j.FinishedAt, now)
-                .SetProperty(j => j.LeaseUntil, (DateTime?)null)
-                .SetProperty(j => j.FailureReason, reason)
-                .SetProperty(j => j.ProducedModelName, modelName)
-                .SetProperty(j => j.ProducedModelVersion, version)
-                .SetProperty(j => j.TestPerplexity, testPpl), ct);
+        var changed = await FinishCoreAsync(db, jobId, claimToken, JobStatus.Succeeded, null, version.Name, version.Version, testPerplexity, now, ct);
+        if (changed == 0)
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+        version.JobId = jobId;
+        db.ModelVersions.Add(version);
+        await db.SaveChangesAsync(ct);
+        if (promote) await ModelVersionStore.PromoteCoreAsync(db, version, now, ct);
+        db.JobEvents.Add(Event(jobId, now, JobEventTypes.Status,
+            new { status = "succeeded", model = $"{version.Name}@{version.Version}", modelName = version.Name, version = version.Version, testPerplexity }));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>Fails a job with a reason meant for clients (a message, never a stack or a server path).</summary>
+    public Task<bool> CompleteFailedAsync(string jobId, string claimToken, string reason, CancellationToken ct = default) =>
+        FinishAsync(jobId, claimToken, JobStatus.Failed, reason, new { status = "failed", reason }, ct);
+
+    /// <summary>Marks a running job cancelled after its worker stopped it.</summary>
+    public Task<bool> CompleteCancelledAsync(string jobId, string claimToken, CancellationToken ct = default) =>
+        FinishAsync(jobId, claimToken, JobStatus.Cancelled, null, new { status = "cancelled" }, ct);
+
+    /// <summary>
+    /// Records that the claim's training process crashed (a cancel requested meanwhile cancels the job instead). Without a checkpoint newer than the claim began with, the
+    /// job's crash count grows (else it starts again at 0); at <paramref name="maxCrashes"/> the job fails with
+    /// <paramref name="reason"/>, otherwise it is queued again and not claimed before <c>now + backoff(crashes)</c>.
+    /// Null when the claim is gone.
+    /// </summary>
+    public async Task<CrashOutcome?> RecordCrashAsync(string jobId, string claimToken, string reason, int maxCrashes, Func<int, TimeSpan> backoff, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var now = Now;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var job = await Claimed(db, jobId, claimToken).AsNoTracking().FirstOrDefaultAsync(ct);
+        if (job is null) return null;
+        var crashes = job.CheckpointStep > job.ClaimCheckpointStep ? 0 : job.Crashes + 1;
+        CrashOutcome outcome;
+        if (job.CancelRequested)
+        {
+            await FinishCoreAsync(db, jobId, claimToken, JobStatus.Cancelled, null, null, null, null, now, ct);
+            db.JobEvents.Add(Event(jobId, now, JobEventTypes.Status, new { status = "cancelled" }));
+            outcome = new CrashOutcome(false, crashes, null);
+        }
+        else if (crashes >= maxCrashes)
+        {
+            var text = $"{reason} It crashed {crashes} time(s) in a row without making progress; giving up.";
+            await FinishCoreAsync(db, jobId, claimToken, JobStatus.Failed, text, null, null, null, now, ct);
+            db.JobEvents.Add(Event(jobId, now, JobEventTypes.Status, new { status = "failed", reason = text, crashes }));
+            outcome = new CrashOutcome(true, crashes, null);
+        }
+        else
+        {
+            var after = now + backoff(crashes);
+            await Claimed(db, jobId, claimToken).ExecuteUpdateAsync(u => u
+                .SetProperty(j => j.Status, JobStatus.Queued).SetProperty(j => j.ClaimedBy, (string?)null)
+                .SetProperty(j => j.ClaimToken, (string?)null).SetProperty(j => j.LeaseUntil, (DateTime?)null)
+                .SetProperty(j => j.Crashes, crashes).SetProperty(j => j.RetryAfter, after), ct);
+            db.JobEvents.Add(Event(jobId, now, JobEventTypes.Status, new { status = "queued", reason, crashes, retryAfter = after }));
+            outcome = new CrashOutcome(false, crashes, after);
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return outcome;
+    }
+
+    private async Task<bool> FinishAsync(string jobId, string claimToken, JobStatus status, string? reason, object payload, CancellationToken ct)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var now = Now;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var changed = await FinishCoreAsync(db, jobId, claimToken, status, reason, null, null, null, now, ct);
         if (changed == 1)
         {
             db.JobEvents.Add(Event(jobId, now, JobEventTypes.Status, payload));
@@ -305,21 +395,32 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
         return changed == 1;
     }
 
+    private static Task<int> FinishCoreAsync(RnnLmDbContext db, string jobId, string claimToken, JobStatus status, string? reason,
+        string? modelName, int? version, double? testPpl, DateTime now, CancellationToken ct) =>
+        Claimed(db, jobId, claimToken).ExecuteUpdateAsync(u => u
+            .SetProperty(j => j.Status, status)
+            .SetProperty(j => j.FinishedAt, now)
+            .SetProperty(j => j.LeaseUntil, (DateTime?)null)
+            .SetProperty(j => j.FailureReason, reason)
+            .SetProperty(j => j.ProducedModelName, modelName)
+            .SetProperty(j => j.ProducedModelVersion, version)
+            .SetProperty(j => j.TestPerplexity, testPpl), ct);
+
     /// <summary>
-    /// Gives a running job back on graceful shutdown: queued again (its checkpoint stays for the next worker),
-    /// or cancelled when a cancel was requested meanwhile. False when this worker no longer holds it.
+    /// Gives a running job back on graceful shutdown: queued again (its checkpoint stays for the next worker; not a
+    /// crash), or cancelled when a cancel was requested meanwhile. False when the claim is gone.
     /// </summary>
-    public async Task<bool> ReleaseAsync(string jobId, string workerId, CancellationToken ct = default)
+    public async Task<bool> ReleaseAsync(string jobId, string claimToken, CancellationToken ct = default)
     {
         await using var db = dbFactory.CreateDbContext();
         var now = Now;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var requeued = await db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running && !j.CancelRequested)
+        var requeued = await Claimed(db, jobId, claimToken).Where(j => !j.CancelRequested)
             .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Queued)
                 .SetProperty(j => j.ClaimedBy, (string?)null)
+                .SetProperty(j => j.ClaimToken, (string?)null)
                 .SetProperty(j => j.LeaseUntil, (DateTime?)null), ct);
-        var cancelled = requeued == 1 ? 0 : await db.TrainingJobs
-            .Where(j => j.Id == jobId && j.ClaimedBy == workerId && j.Status == JobStatus.Running && j.CancelRequested)
+        var cancelled = requeued == 1 ? 0 : await Claimed(db, jobId, claimToken).Where(j => j.CancelRequested)
             .ExecuteUpdateAsync(u => u.SetProperty(j => j.Status, JobStatus.Cancelled)
                 .SetProperty(j => j.FinishedAt, now)
                 .SetProperty(j => j.LeaseUntil, (DateTime?)null), ct);
@@ -332,12 +433,22 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
         return requeued + cancelled == 1;
     }
 
+    /// <summary>The job while <paramref name="claimToken"/> is its current claim and it runs.</summary>
+    private static IQueryable<TrainingJobRecord> Claimed(RnnLmDbContext db, string jobId, string claimToken) =>
+        db.TrainingJobs.Where(j => j.Id == jobId && j.ClaimToken == claimToken && j.Status == JobStatus.Running);
+
+    private static string NewToken() => Guid.NewGuid().ToString("N");
+
     private const string ClaimSet = """
         UPDATE training_jobs
-        SET status = 'running', claimed_by = @p0, lease_until = @p1, heartbeat_at = @p2,
-            started_at = COALESCE(started_at, @p2), attempts = attempts + 1
+        SET crashes = CASE WHEN status = 'running' AND checkpoint_step <= claim_checkpoint_step THEN crashes + 1
+                           WHEN status = 'running' THEN 0 ELSE crashes END,
+            status = 'running', claimed_by = @p0, claim_token = @p3, lease_until = @p1, heartbeat_at = @p2,
+            started_at = COALESCE(started_at, @p2), attempts = attempts + 1,
+            claim_checkpoint_step = checkpoint_step, retry_after = NULL
         WHERE id = (SELECT id FROM training_jobs
                     WHERE (status = 'queued' OR (status = 'running' AND lease_until < @p2)) AND NOT cancel_requested
+                      AND (retry_after IS NULL OR retry_after <= @p2)
                     ORDER BY priority DESC, created_at, id
                     LIMIT 1
         """;

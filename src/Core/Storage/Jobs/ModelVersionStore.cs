@@ -4,54 +4,61 @@ using RnnLmService.Core.Storage.Database;
 namespace RnnLmService.Core.Storage.Jobs;
 
 /// <summary>
-/// Model versions in the store: numbers allocated per name in a transaction (the unique (name, version) index
-/// settles races between processes), which version a bare name resolves to, and the default model.
+/// Model versions in the store: numbers handed out per name by a counter that never goes back, which version a bare
+/// name resolves to, and the default model. A version row is written only with its job's success
+/// (<see cref="JobStore.CompleteSucceededAsync"/>).
 /// </summary>
 public sealed class ModelVersionStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimeProvider? clock = null)
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     /// <summary>
-    /// Registers the next version of <paramref name="name"/>. <paramref name="placeArtifact"/> receives the
-    /// allocated number while the row is held (not yet committed) and must move the artifact into place,
-    /// returning its path relative to the data directory; if it throws, nothing is registered.
+    /// Hands out the next version number of <paramref name="name"/> from its counter (one atomic upsert): numbers are
+    /// never reused, even after a delete, and a number reserved by a job that then loses its claim stays a gap.
+    /// A name without a counter (versions from before the counter existed) starts after its highest version.
+    /// </summary>
+    public async Task<int> ReserveVersionAsync(string name, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var p = db.Database.GetDbConnection().CreateCommand().CreateParameter();
+        p.ParameterName = "p0";
+        p.Value = name;
+        var next = await db.Database.SqlQueryRaw<int>("""
+            INSERT INTO model_name_counters (name, last_version)
+            VALUES (@p0, COALESCE((SELECT MAX(version) FROM model_versions WHERE name = @p0), 0) + 1)
+            ON CONFLICT (name) DO UPDATE SET last_version = model_name_counters.last_version + 1
+            RETURNING last_version AS "Value"
+            """, p).ToListAsync(ct);
+        return next[0];
+    }
+
+    /// <summary>
+    /// Registers a version made outside a job (an import, a test fixture): reserves the next number, lets
+    /// <paramref name="placeArtifact"/> write the artifact (outside any transaction: SQLite's write lock is never held
+    /// while files are written) and return its path relative to the data directory, then records it. Jobs finish
+    /// through <see cref="JobStore.CompleteSucceededAsync"/> instead.
     /// </summary>
     public async Task<ModelVersionRecord> RegisterAsync(string name, string metricsJson, string? jobId, bool promote,
         Func<int, string> placeArtifact, CancellationToken ct = default)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            await using var db = dbFactory.CreateDbContext();
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var next = (await db.ModelVersions.Where(v => v.Name == name).MaxAsync(v => (int?)v.Version, ct) ?? 0) + 1;
-            var record = new ModelVersionRecord
-            {
-                Name = name,
-                Version = next,
-                ArtifactPath = "",
-                MetricsJson = metricsJson,
-                CreatedAt = _clock.GetUtcNow().UtcDateTime,
-                JobId = jobId,
-            };
-            db.ModelVersions.Add(record);
-            try
-            {
-                await db.SaveChangesAsync(ct);
-            }
-            catch (DbUpdateException e) when (DbErrors.IsUniqueViolation(e) && attempt < 20)
-            {
-                // Another process took this number first: roll back and count again.
-                await tx.RollbackAsync(CancellationToken.None);
-                await Task.Delay(Random.Shared.Next(5, 30) * attempt, ct);
-                continue;
-            }
+        var version = await ReserveVersionAsync(name, ct);
+        var path = placeArtifact(version);
+        await using var db = dbFactory.CreateDbContext();
+        var now = _clock.GetUtcNow().UtcDateTime;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var record = new ModelVersionRecord { Name = name, Version = version, ArtifactPath = path, MetricsJson = metricsJson, CreatedAt = now, JobId = jobId };
+        db.ModelVersions.Add(record);
+        await db.SaveChangesAsync(ct);
+        if (promote) await PromoteCoreAsync(db, record, now, ct);
+        await tx.CommitAsync(ct);
+        return record;
+    }
 
-            record.ArtifactPath = placeArtifact(next);
-            await db.SaveChangesAsync(ct);
-            if (promote) await PromoteCoreAsync(db, record, ct);
-            await tx.CommitAsync(ct);
-            return record;
-        }
+    /// <summary>The version a job produced, if any (at most one: the job id is unique among versions).</summary>
+    public async Task<ModelVersionRecord?> GetByJobAsync(string jobId, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        return await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.JobId == jobId, ct);
     }
 
     /// <summary>Versions, newest first, of one name or of all.</summary>
@@ -79,7 +86,7 @@ public sealed class ModelVersionStore(IDbContextFactory<RnnLmDbContext> dbFactor
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var record = await db.ModelVersions.FirstOrDefaultAsync(v => v.Name == name && v.Version == version, ct)
                      ?? throw new NotFoundException("model version", $"{name}@{version}");
-        await PromoteCoreAsync(db, record, ct);
+        await PromoteCoreAsync(db, record, _clock.GetUtcNow().UtcDateTime, ct);
         await tx.CommitAsync(ct);
     }
 
@@ -94,7 +101,7 @@ public sealed class ModelVersionStore(IDbContextFactory<RnnLmDbContext> dbFactor
     public async Task SetDefaultModelAsync(string model, CancellationToken ct = default)
     {
         await using var db = dbFactory.CreateDbContext();
-        await UpsertSettingAsync(db, SettingRecord.Keys.DefaultModel, model, ct);
+        await UpsertSettingAsync(db, SettingRecord.Keys.DefaultModel, model, _clock.GetUtcNow().UtcDateTime, ct);
         await db.SaveChangesAsync(ct);
     }
 
@@ -105,18 +112,18 @@ public sealed class ModelVersionStore(IDbContextFactory<RnnLmDbContext> dbFactor
         return await db.ModelVersions.Where(v => v.Name == name && v.Version == version).ExecuteDeleteAsync(ct) == 1;
     }
 
-    private async Task PromoteCoreAsync(RnnLmDbContext db, ModelVersionRecord record, CancellationToken ct)
+    /// <summary>Inside the caller's transaction: the version becomes what its name resolves to and the default model.</summary>
+    internal static async Task PromoteCoreAsync(RnnLmDbContext db, ModelVersionRecord record, DateTime now, CancellationToken ct)
     {
         await db.ModelVersions.Where(v => v.Name == record.Name && v.Id != record.Id && v.Promoted)
             .ExecuteUpdateAsync(u => u.SetProperty(v => v.Promoted, false), ct);
         record.Promoted = true;
-        await UpsertSettingAsync(db, SettingRecord.Keys.DefaultModel, record.Name, ct);
+        await UpsertSettingAsync(db, SettingRecord.Keys.DefaultModel, record.Name, now, ct);
         await db.SaveChangesAsync(ct);
     }
 
-    private async Task UpsertSettingAsync(RnnLmDbContext db, string key, string value, CancellationToken ct)
+    private static async Task UpsertSettingAsync(RnnLmDbContext db, string key, string value, DateTime now, CancellationToken ct)
     {
-        var now = _clock.GetUtcNow().UtcDateTime;
         var changed = await db.Settings.Where(s => s.Key == key)
             .ExecuteUpdateAsync(u => u.SetProperty(s => s.Value, value).SetProperty(s => s.UpdatedAt, now), ct);
         if (changed == 0) db.Settings.Add(new SettingRecord { Key = key, Value = value, UpdatedAt = now });

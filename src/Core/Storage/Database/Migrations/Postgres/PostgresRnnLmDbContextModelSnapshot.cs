@@ -153,6 +153,22 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Postgres
                     b.ToTable("job_events", (string)null);
                 });
 
+            modelBuilder.Entity("RnnLmService.Core.Storage.Database.ModelNameCounterRecord", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("name");
+
+                    b.Property<int>("LastVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_version");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("model_name_counters", (string)null);
+                });
+
             modelBuilder.Entity("RnnLmService.Core.Storage.Database.ModelVersionRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -197,6 +213,9 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Postgres
                         .HasColumnName("version");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("JobId")
+                        .IsUnique();
 
                     b.HasIndex("Name", "Version")
                         .IsUnique();
@@ -245,10 +264,27 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Postgres
                         .HasColumnType("boolean")
                         .HasColumnName("cancel_requested");
 
+                    b.Property<long>("CheckpointStep")
+                        .HasColumnType("bigint")
+                        .HasColumnName("checkpoint_step");
+
+                    b.Property<long>("ClaimCheckpointStep")
+                        .HasColumnType("bigint")
+                        .HasColumnName("claim_checkpoint_step");
+
+                    b.Property<string>("ClaimToken")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("claim_token");
+
                     b.Property<string>("ClaimedBy")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("claimed_by");
+
+                    b.Property<int>("Crashes")
+                        .HasColumnType("integer")
+                        .HasColumnName("crashes");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
@@ -311,6 +347,10 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Postgres
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("resumed_from");
+
+                    b.Property<DateTime?>("RetryAfter")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("retry_after");
 
                     b.Property<double>("RunSeconds")
                         .HasColumnType("double precision")

@@ -146,6 +146,22 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Sqlite
                     b.ToTable("job_events", (string)null);
                 });
 
+            modelBuilder.Entity("RnnLmService.Core.Storage.Database.ModelNameCounterRecord", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<int>("LastVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_version");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("model_name_counters", (string)null);
+                });
+
             modelBuilder.Entity("RnnLmService.Core.Storage.Database.ModelVersionRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -188,6 +204,9 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Sqlite
                         .HasColumnName("version");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("JobId")
+                        .IsUnique();
 
                     b.HasIndex("Name", "Version")
                         .IsUnique();
@@ -236,10 +255,27 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("cancel_requested");
 
+                    b.Property<long>("CheckpointStep")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("checkpoint_step");
+
+                    b.Property<long>("ClaimCheckpointStep")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("claim_checkpoint_step");
+
+                    b.Property<string>("ClaimToken")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("claim_token");
+
                     b.Property<string>("ClaimedBy")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT")
                         .HasColumnName("claimed_by");
+
+                    b.Property<int>("Crashes")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("crashes");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
@@ -302,6 +338,10 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Sqlite
                         .HasMaxLength(200)
                         .HasColumnType("TEXT")
                         .HasColumnName("resumed_from");
+
+                    b.Property<DateTime?>("RetryAfter")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("retry_after");
 
                     b.Property<double>("RunSeconds")
                         .HasColumnType("REAL")

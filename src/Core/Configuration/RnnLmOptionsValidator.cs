@@ -1,28 +1,13 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
-using RnnLmService.Core.Configuration;
 
-namespace RnnLmService.Api.Hosting;
-
-/// <summary>Binds the <c>RnnLm</c> section and validates it, nested sections included, when the host starts.</summary>
-public static class OptionsExtensions
-{
-    /// <summary>Registers <see cref="RnnLmOptions"/>, validated at start (a bad value stops the host with the key named).</summary>
-    public static IServiceCollection AddRnnLmOptions(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<RnnLmOptions>()
-            .Bind(configuration.GetSection(RnnLmOptions.SectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<RnnLmOptions>, RnnLmOptionsValidator>();
-        return services;
-    }
-}
+namespace RnnLmService.Core.Configuration;
 
 /// <summary>
 /// Data-annotation validation of the root section and of each nested section (<c>Store</c>, <c>Worker</c>,
 /// <c>Serving</c>): <c>ValidateDataAnnotations()</c> alone does not descend into nested objects.
 /// </summary>
-internal sealed class RnnLmOptionsValidator : IValidateOptions<RnnLmOptions>
+public sealed class RnnLmOptionsValidator : IValidateOptions<RnnLmOptions>
 {
     public ValidateOptionsResult Validate(string? name, RnnLmOptions options)
     {
@@ -31,6 +16,8 @@ internal sealed class RnnLmOptionsValidator : IValidateOptions<RnnLmOptions>
         Check(options.Store, $"{RnnLmOptions.SectionName}:Store", failures);
         Check(options.Worker, $"{RnnLmOptions.SectionName}:Worker", failures);
         Check(options.Serving, $"{RnnLmOptions.SectionName}:Serving", failures);
+        if (options.Worker is { } w && w.LeaseDuration <= w.HeartbeatInterval * 2)
+            failures.Add($"{RnnLmOptions.SectionName}:Worker:LeaseDuration ({w.LeaseDuration}) must be more than twice HeartbeatInterval ({w.HeartbeatInterval}), or a live job loses its claim between two heartbeats.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -2,7 +2,11 @@ using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
-namespace RnnLmService.Api.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace RnnLmService.Worker.Hosting;
 
 /// <summary>Serilog: console output, one request-log line per request, the correlation id on every event.</summary>
 public static class LoggingExtensions

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging;
+using RnnLmService.Core.Storage;
+using RnnLmService.Core.Storage.Database;
+using RnnLmService.Core.Storage.Jobs;
+
+namespace RnnLmService.Worker.Jobs;
+
+/// <summary>
+/// Publishes a trained model, in this order:
+/// <list type="number">
+/// <item>(the training process) the model is written to <c>models/.staging/{jobId}.{claimToken}/model</c> and fsynced, under a version number reserved from the name's counter;</item>
+/// <item>one transaction guarded by the claim token: the job becomes <c>succeeded</c> and the version row is inserted (no files are written while it is open, so SQLite's write lock is short);</item>
+/// <item>the staged directory is renamed to <c>models/{name}/{version}</c> and the parent directory fsynced;</item>
+/// <item>the staging entry and the job's checkpoints are deleted.</item>
+/// </list>
+/// A crash after 1 leaves staging of a job not succeeded under that claim: start-up deletes it and the job's next
+/// attempt resumes from the checkpoint written after its last epoch. A crash after 2 leaves staging of a succeeded job
+/// whose version directory is missing: start-up finishes step 3. A crash after 3 leaves staging or checkpoints of an
+/// ended job: start-up deletes them (<see cref="DataDirectoryJanitor"/>).
+/// </summary>
+public sealed class ModelPublisher(JobStore jobs, JobPaths paths, ILogger<ModelPublisher> logger)
+{
+    /// <summary>Steps 2-4; false when the claim is gone (the staged model is deleted and nothing is recorded).</summary>
+    public async Task<bool> PublishAsync(TrainingJobRecord job, int version, string metricsJson, double? testPerplexity, DateTime now)
+    {
+        var staging = paths.Staging(job.Id, job.ClaimToken!);
+        var relative = JobPaths.RelativeModel(job.ModelName, version);
+        var record = new ModelVersionRecord { Name = job.ModelName, Version = version, ArtifactPath = relative, MetricsJson = metricsJson, CreatedAt = now };
+        var committed = await StoreFailures.Retry.ExecuteAsync(async ct =>
+            await jobs.CompleteSucceededAsync(job.Id, job.ClaimToken!, record, job.Promote, testPerplexity, ct), CancellationToken.None);
+        if (!committed)
+        {
+            logger.LogWarning("Job {JobId} trained {Model}@{Version} but its claim had passed to another worker; the model is discarded", job.Id, job.ModelName, version);
+            TryDelete(staging);
+            return false;
+        }
+        MoveIntoPlace(staging, paths.Absolute(relative));
+        TryDelete(staging);
+        TryDelete(paths.JobCheckpoints(job.Id));
+        return true;
+    }
+
+    /// <summary>Step 3: renames the staged model to its version directory (when not there yet) and fsyncs.</summary>
+    public static void MoveIntoPlace(string staging, string target)
+    {
+        if (Directory.Exists(target)) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        Durable.MoveDirectory(JobPaths.StagedModel(staging), target);
+    }
+
+    internal void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("Could not delete {Directory}: {Reason}", directory, e.Message);
+        }
+    }
+}
