@@ -51,9 +51,9 @@ public sealed record TrainingMemoryEstimate(long Weights, long TrainingActivatio
         long t = o.Bptt, b = o.BatchSize, eb = o.EvalBatchSize;
         var parameters = Parameters(m, v);
         var stateSlots = o.Optimizer == OptimizerKind.Sgd ? 0 : 2;
-        var weights = (3 + stateSlots) * 4 * parameters;
-        var rnn = m.Layers * (g + 3) * t * b * h;
-        var training = 2 * 4 * (2 * t * b * e + rnn + 3 * t * b * v);
+        var weights = (4 + stateSlots) * 4 * parameters;
+        var rnn = m.Layers * (5 * g + 1) * t * b * h;
+        var training = 4 * (2 * (2 * t * b * e + rnn) + 4 * t * b * v);
         var evaluation = 4 * (2 * t * eb * e + m.Layers * (g + 1) * t * eb * h + 2 * t * eb * v);
         var corpus = 2 * datasetBytes + 12 * datasetTokens;
         return new TrainingMemoryEstimate(weights, training, evaluation, corpus);

@@ -37,7 +37,6 @@ public static class JobProcess
         using var loggerFactory = new SerilogLoggerFactory(serilog);
         var logger = loggerFactory.CreateLogger("RnnLmService.Worker.JobProcess");
 
-        TestFault.AtStart();
         var stop = new CancellationTokenSource();
         // SIGTERM (cancel, lost claim, shutdown): checkpoint at the next batch boundary, then exit.
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
@@ -53,6 +52,7 @@ public static class JobProcess
                 Type = ChildMessageTypes.Started, Pid = Environment.ProcessId, TorchThreads = torch.get_num_threads(),
                 BaselineRssBytes = ProcStatus.PeakResidentBytes(),
             });
+            TestFault.AtStart(request.ModelName);
 
             var spec = JobSpecJson.Deserialize(request.SpecJson);
             AdoptNewestCheckpoint(request, logger);
@@ -94,7 +94,7 @@ public static class JobProcess
             var target = Path.Combine(request.StagingDirectory, "model");
             if (Directory.Exists(request.StagingDirectory)) Directory.Delete(request.StagingDirectory, recursive: true);
             ModelArtifacts.Save(target, request.ModelName, version, result, request.DatasetSha256);
-            TestFault.AfterSave();
+            TestFault.AfterSave(request.ModelName);
             Durable.FlushTree(request.StagingDirectory);
             Send(new ChildMessage { Type = ChildMessageTypes.Saved, PeakRssBytes = ProcStatus.PeakResidentBytes() });
             return ExitCodes.Done;
@@ -178,13 +178,14 @@ public static class JobProcess
     }
 
     /// <summary>
-    /// Faults for the crash tests, chosen by the parent through <c>RnnLm:Worker:ChildEnvironment:RNNLM_CHILD_FAULT</c>:
-    /// <c>kill-at-start</c> (SIGKILL itself on start, like the kernel's OOM killer) or <c>kill-after-save</c>.
+    /// Faults for the crash tests, chosen by the parent through <c>RnnLm:Worker:ChildEnvironment:RNNLM_CHILD_FAULT</c>
+    /// as <c>{fault}:{model name}</c>: <c>kill-at-start</c> (SIGKILL itself once started, as the kernel's OOM killer
+    /// would) or <c>kill-after-save</c>, for jobs of that model name only.
     /// </summary>
     private static class TestFault
     {
         private static readonly string? Fault = Environment.GetEnvironmentVariable("RNNLM_CHILD_FAULT");
-        public static void AtStart() { if (Fault == "kill-at-start") Signals.Send(Environment.ProcessId, Signals.Kill); }
-        public static void AfterSave() { if (Fault == "kill-after-save") Signals.Send(Environment.ProcessId, Signals.Kill); }
+        public static void AtStart(string model) { if (Fault == $"kill-at-start:{model}") Signals.Send(Environment.ProcessId, Signals.Kill); }
+        public static void AfterSave(string model) { if (Fault == $"kill-after-save:{model}") Signals.Send(Environment.ProcessId, Signals.Kill); }
     }
 }
