@@ -10,11 +10,12 @@ namespace RnnLmService.Core.Training;
 /// g = gates per cell: LSTM 4, GRU 3, tanh RNN 1):
 /// <list type="bullet">
 /// <item><b>weights</b> P = V·E + Σ_layers g·H·(in + H + 2) + H·V + V (the decoder's H·V is shared when weights are
-/// tied); with the gradients (P), the optimizer's state (Adam/AdamW: 2P, SGD: 0) and the best epoch's copy (P) kept
-/// for the final model: (3 + state)·4P bytes;</item>
-/// <item><b>training activations</b> of one step kept for backward: the embedding and its dropout (2·T·B·E), per layer
-/// the cell's gates, outputs and dropout ((g + 3)·T·B·H), and the softmax over the vocabulary — logits, log-softmax and
-/// their gradient (3·T·B·V) — doubled for the backward pass's own buffers;</item>
+/// tied); with the gradients (P), the optimizer's state (Adam/AdamW: 2P, SGD: 0) and <see cref="SerializationCopies"/>
+/// copies made while saving: (2 + state + copies)·4P bytes;</item>
+/// <item><b>training activations</b> of one step: the embedding and its dropout (2·T·B·E) and per layer what autograd
+/// keeps of each time step of the cell (both gate projections, the activated gates, cell and hidden states, their
+/// products: (5g + 1)·T·B·H), both doubled for the backward pass's gradients; and the softmax over the vocabulary —
+/// logits, log-softmax and their gradients (4·T·B·V);</item>
 /// <item><b>evaluation activations</b> (evalBatchSize instead of B, no gradients: 2·T·B·V for the softmax) — not at
 /// the same time as training's, so the larger of the two counts;</item>
 /// <item><b>corpus</b>: the text read (2 bytes a character) and its token ids (int32 lists and int64 tensors, 12 bytes a token).</item>
@@ -23,6 +24,14 @@ namespace RnnLmService.Core.Training;
 /// </summary>
 public sealed record TrainingMemoryEstimate(long Weights, long TrainingActivations, long EvaluationActivations, long Corpus)
 {
+    /// <summary>
+    /// Copies of the weights the process holds besides the live tensors, gradients and optimizer state: the best
+    /// epoch's weights and the managed buffers of saving (checkpoint weights and optimizer state, the best copy's
+    /// growing memory stream, the model files), which the garbage collector frees late. Fitted to the measurements of
+    /// TrainingMemoryEstimateTests (2026-12-03: 2 LSTM jobs, 1-2 M weights, rise 310-350 MB).
+    /// </summary>
+    public const int SerializationCopies = 14;
+
     /// <summary>Bytes in all.</summary>
     public long Total => Weights + Math.Max(TrainingActivations, EvaluationActivations) + Corpus;
 
@@ -51,7 +60,7 @@ public sealed record TrainingMemoryEstimate(long Weights, long TrainingActivatio
         long t = o.Bptt, b = o.BatchSize, eb = o.EvalBatchSize;
         var parameters = Parameters(m, v);
         var stateSlots = o.Optimizer == OptimizerKind.Sgd ? 0 : 2;
-        var weights = (4 + stateSlots) * 4 * parameters;
+        var weights = (SerializationCopies + 2 + stateSlots) * 4 * parameters;
         var rnn = m.Layers * (5 * g + 1) * t * b * h;
         var training = 4 * (2 * (2 * t * b * e + rnn) + 4 * t * b * v);
         var evaluation = 4 * (2 * t * eb * e + m.Layers * (g + 1) * t * eb * h + 2 * t * eb * v);
