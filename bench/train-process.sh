@@ -9,11 +9,11 @@
 # The bare loop gets the tunables scripts/run.sh sets, which is what the child runs with.
 # The service's figure is the median of the job's step reports (each the tokens/s of 10 steps measured in the child),
 # skipping the first three; the job is cancelled after --steps steps.
-#   bench/train-process.sh [--reps 3] [--steps 150] [--threads "1 2"] [--port 8091]
+#   bench/train-process.sh [--reps 3] [--steps 150] [--threads "1 2"] [--port 8097]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-reps=3 steps=150 threads="1 2" port=8091
+reps=3 steps=150 threads="1 2" port=8097
 while (($#)); do
   case "$1" in
     --reps) reps="$2"; shift 2 ;;

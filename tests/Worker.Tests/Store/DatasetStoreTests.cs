@@ -140,9 +140,9 @@ public abstract class DatasetStoreTests(string provider, ITestOutputHelper outpu
         var job = await jobs.EnqueueAsync(new NewTrainingJob("m", d.Id, "{}"));
 
         await Assert.ThrowsAsync<ConflictException>(() => datasets.DeleteAsync(d.Id));
-        await jobs.ClaimAsync("w1", TimeSpan.FromMinutes(1));
+        var claim = (await jobs.ClaimAsync("w1", TimeSpan.FromMinutes(1)))!.ClaimToken!;
         await Assert.ThrowsAsync<ConflictException>(() => datasets.DeleteAsync(d.Id));
-        await jobs.CompleteFailedAsync(job.Id, "w1", "test");
+        Assert.True(await jobs.CompleteFailedAsync(job.Id, claim, "test"));
 
         await datasets.DeleteAsync(d.Id);
         Assert.Null(await datasets.GetAsync(d.Id));

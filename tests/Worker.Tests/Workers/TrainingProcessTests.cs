@@ -73,7 +73,7 @@ public sealed class TrainingProcessTests(ITestOutputHelper output) : IAsyncLifet
     public async Task Two_jobs_at_concurrency_2_with_one_seed_match_and_one_SIGKILLed_mid_epoch_resumes_to_the_same_model()
     {
         _store.Options.Worker.Concurrency = 2;
-        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", CycleLanguage.Text(1200, 5));
+        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", CycleLanguage.Text(700, 5));
         var killed = await _store.Jobs().EnqueueAsync(new NewTrainingJob("killed", dataset.Id, Spec()));
         var calm = await _store.Jobs().EnqueueAsync(new NewTrainingJob("calm", dataset.Id, Spec()));
         var worker = InProcessWorker.Create(_store, output);
@@ -108,7 +108,7 @@ public sealed class TrainingProcessTests(ITestOutputHelper output) : IAsyncLifet
     [Fact]
     public async Task A_lease_lost_while_the_first_owner_still_runs_ends_with_one_version_from_the_new_owner()
     {
-        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", CycleLanguage.Text(1200, 6));
+        var dataset = await _store.Datasets().CreateFromTextAsync("cycle", CycleLanguage.Text(800, 6));
         var job = await _store.Jobs().EnqueueAsync(new NewTrainingJob("contested", dataset.Id, Spec(epochs: 2)));
         _store.Options.Worker.HeartbeatInterval = TimeSpan.FromSeconds(1);
         var first = InProcessWorker.Create(_store, output);

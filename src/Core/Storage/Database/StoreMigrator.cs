@@ -11,8 +11,8 @@ namespace RnnLmService.Core.Storage.Database;
 public static class StoreMigrator
 {
     /// <summary>
-    /// Applies the provider's pending migrations. EF Core takes its own migration lock on both providers, so
-    /// several processes starting at once are safe. An unreachable database fails with one sentence that names
+    /// Applies the provider's pending migrations. Several processes starting at once are safe: SQLite's writer lock
+    /// and EF Core's migration lock serialise them, on PostgreSQL with a session advisory lock around the whole run. An unreachable database fails with one sentence that names
     /// the setting and the host or file.
     /// </summary>
     public static async Task MigrateStoreAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
@@ -36,7 +36,9 @@ public static class StoreMigrator
         try
         {
             await using var db = factory.CreateDbContext();
+            var locked = await LockPostgresAsync(db, cancellationToken);
             await db.Database.MigrateAsync(cancellationToken);
+            if (locked) await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", cancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or SqliteException or SocketException or TimeoutException
                                       || e.InnerException is NpgsqlException or SocketException or TimeoutException)
@@ -46,6 +48,29 @@ public static class StoreMigrator
             throw new StoreUnavailableException($"Cannot {verb} {factory.Target}: {reason}.", e);
         }
         RemoveAbandonedUploads(options.DataPath);
+    }
+
+    private const long MigrationLockKey = 72_630_011;
+
+    /// <summary>
+    /// PostgreSQL: a session advisory lock around the whole migration run. EF Core's own lock lasts one migration's
+    /// transaction, so with several pending migrations two processes starting together could both apply the next
+    /// one. False when the database does not exist yet (EF creates it; the first process to do so wins).
+    /// </summary>
+    private static async Task<bool> LockPostgresAsync(RnnLmDbContext db, CancellationToken ct)
+    {
+        if (db.Provider != StoreProviders.Postgres) return false;
+        try
+        {
+            await db.Database.OpenConnectionAsync(ct);
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLockKey})", ct);
+            return true;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InvalidCatalogName)
+        {
+            await db.Database.CloseConnectionAsync();
+            return false;
+        }
     }
 
     /// <summary>Uploads and deletions a crash interrupted (<c>datasets/.upload-*</c>, <c>.deleted-*</c>) older than an hour.</summary>
