@@ -81,7 +81,7 @@ public sealed class LanguageModel : IDisposable
     /// </summary>
     public IReadOnlyList<NextWordResult> NextWordBatch(IReadOnlyList<NextWordQuery> queries)
     {
-        var encoded = queries.Select(q => EncodeContext(q)).ToList();
+        var encoded = queries.Select(Encode).ToList();
         var candidates = queries.Select(q => (q.Candidates ?? []).Select(CandidateId).ToList()).ToList();
         var b = queries.Count;
         var maxK = queries.Max(q => q.TopK);
@@ -130,11 +130,7 @@ public sealed class LanguageModel : IDisposable
     /// </summary>
     public IReadOnlyList<ScoreResult> ScoreBatch(IReadOnlyList<ScoreQuery> queries)
     {
-        foreach (var q in queries)
-            InvalidSettingException.Check(q.TopK >= 0 && q.TopK <= Vocabulary.Count, "topK", $"topK must be between 0 and the vocabulary size {Vocabulary.Count} (was {q.TopK}).");
-        var tokenLists = queries.Select(q => TokensOf(q.Text)).ToList();
-        foreach (var tokens in tokenLists)
-            InvalidSettingException.Check(tokens.Count > 0, "text", "the text to score has no tokens.");
+        var tokenLists = queries.Select(Encode).ToList();
         var ids = tokenLists.Select(t => Prefix(Vocabulary.Encode(t))).ToList();              // [eos, t1..tn]
         var steps = ids.Max(x => x.Length) - 1;
         var b = ids.Count;
@@ -284,15 +280,27 @@ public sealed class LanguageModel : IDisposable
         return final;
     }
 
-    private (long[] Ids, IReadOnlyList<string> Unknown) EncodeContext(NextWordQuery q)
+    /// <summary>
+    /// Checks a next-word query (topK, a context with at least one known word) and returns the ids it is read as
+    /// (line-start token first) and its unknown words. Touches no model state: callable from any thread.
+    /// </summary>
+    public (long[] Ids, IReadOnlyList<string> Unknown) Encode(NextWordQuery q)
     {
         InvalidSettingException.Check(q.TopK >= 1 && q.TopK <= Vocabulary.Count, "topK", $"topK must be between 1 and the vocabulary size {Vocabulary.Count} (was {q.TopK}).");
-        InvalidSettingException.Check(!string.IsNullOrWhiteSpace(q.Context), "context", "the context is empty.");
         var tokens = TokensOf(q.Context);
         var unknown = tokens.Where(t => !Vocabulary.Contains(t)).Distinct().ToList();
         InvalidSettingException.Check(tokens.Any(t => Vocabulary.Contains(t) && t != Vocabulary.Eos), "context",
             $"none of the context's words is in the model's vocabulary ({string.Join(", ", unknown.Take(5))}).");
         return (Prefix(Vocabulary.Encode(tokens)), unknown);
+    }
+
+    /// <summary>Checks a score query (topK, a text with tokens) and returns its tokens. Callable from any thread.</summary>
+    public IReadOnlyList<string> Encode(ScoreQuery q)
+    {
+        InvalidSettingException.Check(q.TopK >= 0 && q.TopK <= Vocabulary.Count, "topK", $"topK must be between 0 and the vocabulary size {Vocabulary.Count} (was {q.TopK}).");
+        var tokens = TokensOf(q.Text);
+        InvalidSettingException.Check(tokens.Count > 0, "text", "the text to score has no tokens.");
+        return tokens;
     }
 
     private (string Word, int Id, bool Known) CandidateId(string word)
