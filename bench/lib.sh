@@ -38,3 +38,29 @@ TUNED_MALLOC="glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold
 # What the service runs with (scripts/run.sh sets it, the Dockerfile too): the above plus one malloc arena, without
 # which a training thread (the worker's) allocates from its own arena and faults its buffers in every step anyway.
 SERVICE_TUNABLES="$(sed -n 's/^export GLIBC_TUNABLES="\${GLIBC_TUNABLES:-\(.*\)}"$/\1/p' "$REPO_DIR/scripts/run.sh")"
+
+# The API of this checkout (Release build) on $url with its data in $data, output appended to $log, the settings of
+# bench/service.sh (SQLite, in-process worker, 1 torch thread for training and inference, no starter model, the
+# launchers' GLIBC_TUNABLES); extra environment assignments as arguments. Sets $pid; service_stop stops it.
+service_start() {
+  env GLIBC_TUNABLES="$SERVICE_TUNABLES" RnnLm__DataDirectory="$data" RnnLm__StarterModel=false RnnLm__Worker__TorchThreads=1 RnnLm__Serving__TorchThreads=1 \
+    ASPNETCORE_URLS="$url" "$@" dotnet "$REPO_DIR/src/Api/bin/Release/net10.0/RnnLmService.Api.dll" >>"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 120); do
+    curl -fsS "$url/health/live" >/dev/null 2>&1 && { echo "service pid $pid at $url (log $log)" >&2; return; }
+    kill -0 "$pid" 2>/dev/null || { echo "the service exited; see $log" >&2; exit 1; }
+    sleep 1
+  done
+  echo "the service did not become ready in 120 s; see $log" >&2; exit 1
+}
+service_stop() {
+  if ((pid)) && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; wait "$pid" || true; fi
+  pid=0
+}
+service_wait_model() {  # name: the registry loads a new version within its poll interval
+  for _ in $(seq 60); do
+    curl -fsS "$url/api/models/$1" >/dev/null 2>&1 && return
+    sleep 1
+  done
+  echo "model $1 not served after 60 s" >&2; exit 1
+}

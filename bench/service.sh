@@ -42,35 +42,15 @@ step train && rm -rf "$data"
 log="$OUT_DIR/service-$(date -u +%Y%m%dT%H%M%SZ).log"
 pid=0
 
-start_service() {  # extra environment assignments for the service
-  env GLIBC_TUNABLES="$SERVICE_TUNABLES" RnnLm__DataDirectory="$data" RnnLm__StarterModel=false RnnLm__Worker__TorchThreads=1 RnnLm__Serving__TorchThreads=1 \
-    ASPNETCORE_URLS="$url" "$@" dotnet "$REPO_DIR/src/Api/bin/Release/net10.0/RnnLmService.Api.dll" >>"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 120); do
-    curl -fsS "$url/health/live" >/dev/null 2>&1 && { echo "service pid $pid at $url (log $log)" >&2; return; }
-    kill -0 "$pid" 2>/dev/null || { echo "the service exited; see $log" >&2; exit 1; }
-    sleep 1
-  done
-  echo "the service did not become ready in 120 s; see $log" >&2; exit 1
-}
+start_service() { service_start "$@"; }
 restart_service() {  # extra environment assignments, as start_service; then waits for the benchmark's model
   stop_service
   start_service "$@"
   wait_for_model kjv-bench
 }
-stop_service() {
-  if ((pid)) && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; wait "$pid" || true; fi
-  pid=0
-}
+stop_service() { service_stop; }
 trap stop_service EXIT
-
-wait_for_model() {  # name: the registry loads a new version within its poll interval
-  for _ in $(seq 60); do
-    curl -fsS "$url/api/models/$1" >/dev/null 2>&1 && return
-    sleep 1
-  done
-  echo "model $1 not served after 60 s" >&2; exit 1
-}
+wait_for_model() { service_wait_model "$@"; }
 
 start_service
 if step train; then "$BENCH_DIR/service-train.sh" --url "$url" --epochs "$epochs" --model kjv-bench; fi

@@ -12,7 +12,11 @@ namespace RnnLmService.Bench;
 /// next request as soon as the previous one answers (closed loop), timed after a warm-up.
 /// <c>load generate &lt;url&gt;</c>: generated tokens/s with <c>streams</c> concurrent generations of
 /// <c>tokens</c> new tokens each (ignoreEos, so every one runs to maxTokens).
-/// With <c>pid=</c> both also report the service's resident memory (VmRSS) before and at its peak during the run.
+/// <c>load typing &lt;url&gt;</c>: next-word as someone types: each client starts from a 3-word context of the test
+/// split and sends it again with one more word each time, up to 60 words, then starts afresh elsewhere (what the
+/// state cache is for). <c>load long &lt;url&gt;</c>: next-word with contexts of about <c>characters</c> characters
+/// (different ones per request), for the service's memory under long contexts.
+/// With <c>pid=</c> all of them also report the service's resident memory (VmRSS) before and at its peak during the run.
 /// </summary>
 internal static class LoadClient
 {
@@ -28,6 +32,7 @@ internal static class LoadClient
         var tokens = a.Get("tokens", "100,400").Split(',').Select(int.Parse).ToArray();
         double seconds = a.Double("seconds", 20), warmup = a.Double("warmup", 3);
         var label = a.Get("label", "");
+        var characters = a.Int("characters", 20000);
         a.RejectUnknown();
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 })
@@ -77,7 +82,22 @@ internal static class LoadClient
                         perStreamTokensPerSecond = Math.Round(results.Average(r => r.Tokens / r.Seconds), 1), rss = rss.Report() });
                 }
         }
-        else throw new ArgumentException($"unknown load kind '{kind}' (next-word or generate)");
+        else if (kind is "typing" or "long")
+        {
+            var words = File.ReadAllText(a.Get("contexts", "")).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            Func<int, object> body = kind == "typing"
+                ? i => new { context = Typed(words, i, concurrency[0]), topK = 10 }
+                : i => new { context = Long(words, i, characters), topK = 10 };
+            foreach (var c in concurrency)
+            {
+                using var rss = new RssSampler(pid);
+                var r = ClosedLoop(http, path + "next-word", c, seconds, warmup, body).GetAwaiter().GetResult();
+                Emit(new { benchmark = kind, label, model, concurrency = c, characters = kind == "long" ? characters : (int?)null, r.Requests, r.Errors,
+                    seconds = Math.Round(r.Seconds, 2), requestsPerSecond = Math.Round(r.Requests / r.Seconds, 1),
+                    p50Ms = r.Percentile(50), p90Ms = r.Percentile(90), p99Ms = r.Percentile(99), rss = rss.Report() });
+            }
+        }
+        else throw new ArgumentException($"unknown load kind '{kind}' (next-word, generate, typing or long)");
         return 0;
     }
 
@@ -86,6 +106,27 @@ internal static class LoadClient
         new(JsonSerializer.Serialize(value, Json), System.Text.Encoding.UTF8, "application/json");
 
     private static void Emit(object line) => Console.WriteLine(JsonSerializer.Serialize(line, Json));
+
+    /// <summary>
+    /// The context of request <paramref name="i"/> of the typing load: client w = i mod clients sends its k-th request
+    /// (k = i div clients) as 3 + k mod 58 words of a passage that changes every 58 requests.
+    /// </summary>
+    private static string Typed(string[] words, int i, int clients)
+    {
+        int w = i % clients, k = i / clients;
+        var start = (int)(((long)w * 7919 + (long)(k / 58) * 104729) % (words.Length - 60));
+        return string.Join(' ', words, start, 3 + k % 58);
+    }
+
+    /// <summary>About <paramref name="characters"/> characters of the test split starting at a different place per request.</summary>
+    private static string Long(string[] words, int i, int characters)
+    {
+        var start = (int)((long)i * 3001 % (words.Length / 2));
+        var text = new System.Text.StringBuilder();
+        for (var j = start; j < words.Length && text.Length + words[j].Length + 1 <= characters; j++)
+            text.Append(text.Length == 0 ? "" : " ").Append(words[j]);
+        return text.ToString();
+    }
 
     /// <summary>Windows of <paramref name="words"/> consecutive tokens from a normalised split (one verse per line).</summary>
     private static string[] Contexts(string path, int words)

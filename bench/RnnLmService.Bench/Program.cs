@@ -9,7 +9,8 @@ using RnnLmService.Core;
 //   overhead <dir> [threads=1 calls=2000]           what the trainer adds per step beyond the bare loop, piece by piece
 //   train <corpus.txt> [key=value ...]              the original one-file run with samples
 //   service-train <url> <dir> [model=kjv-bench epochs=6 ...]   the classic run queued through a running service
-//   load next-word|generate <url> [model= concurrency=1,8,64 streams=1,16 tokens=100,400 pid= ...]   load on a running service
+//   load next-word|generate|typing|long <url> [model= concurrency=1,8,64 streams=1,16 tokens=100,400 pid= ...]   load on a running service
+//   bare-serving <modelDir> [batch=32 streams=1,16 tokens=200 seconds=15]   the bare TorchSharp limit of serving (issue 12)
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: normalize <in> <outDir> | throughput|quality|kn|overhead <dir> [k=v...] | train <corpus.txt> [k=v...]"
@@ -34,5 +35,6 @@ return args[0] switch
     "kn" => KneserNey.Run(args[1], rest),
     "overhead" => Overhead.Run(args[1], rest),
     "train" => TrainFile.Run(args[1..]),
+    "bare-serving" => BareServing.Run(args[1], rest),
     var c => throw new ArgumentException($"unknown command '{c}'"),
 };

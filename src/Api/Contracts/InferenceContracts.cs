@@ -16,6 +16,14 @@ public sealed class NextWordRequest
     /// <summary>Optional words whose probabilities you want whatever their rank (words unknown to the vocabulary are reported as such).</summary>
     /// <example>["lazy", "sleepy"]</example>
     public IReadOnlyList<string>? Candidates { get; init; }
+
+    /// <summary>
+    /// How long the model version stays loaded after this request, as Ollama's <c>keep_alive</c>: a duration such as
+    /// <c>"10m"</c>, <c>"1h30m"</c> or <c>"45s"</c>, or a number of seconds; 0 unloads it when this request is done,
+    /// a negative value keeps it until unloaded. Omitted: <c>RnnLm:Serving:KeepAlive</c> (5 minutes).
+    /// </summary>
+    /// <example>"10m"</example>
+    public System.Text.Json.JsonElement? KeepAlive { get; init; }
 }
 
 /// <summary>The next-word distribution after a context.</summary>
@@ -122,6 +130,14 @@ public sealed class GenerateRequest
     /// <summary>Stream tokens as Server-Sent Events (also when the request sends <c>Accept: text/event-stream</c>).</summary>
     /// <example>false</example>
     public bool Stream { get; init; }
+
+    /// <summary>
+    /// How long the model version stays loaded after this request, as Ollama's <c>keep_alive</c>: a duration such as
+    /// <c>"10m"</c>, <c>"1h30m"</c> or <c>"45s"</c>, or a number of seconds; 0 unloads it when this request is done,
+    /// a negative value keeps it until unloaded. Omitted: <c>RnnLm:Serving:KeepAlive</c> (5 minutes).
+    /// </summary>
+    /// <example>"10m"</example>
+    public System.Text.Json.JsonElement? KeepAlive { get; init; }
 }
 
 /// <summary>Generated completions.</summary>
@@ -208,6 +224,18 @@ public sealed class ScoreRequest
     /// <summary>The text to score. Required, at most <c>RnnLm:Serving:MaxPromptCharacters</c> characters.</summary>
     /// <example>the cat sat on the mat</example>
     public string? Text { get; init; }
+
+    /// <summary>How many of the most likely tokens to report at each position as <c>alternatives</c>, 0 (none, the default) to the vocabulary size.</summary>
+    /// <example>3</example>
+    public int TopK { get; init; }
+
+    /// <summary>
+    /// How long the model version stays loaded after this request, as Ollama's <c>keep_alive</c>: a duration such as
+    /// <c>"10m"</c>, <c>"1h30m"</c> or <c>"45s"</c>, or a number of seconds; 0 unloads it when this request is done,
+    /// a negative value keeps it until unloaded. Omitted: <c>RnnLm:Serving:KeepAlive</c> (5 minutes).
+    /// </summary>
+    /// <example>"10m"</example>
+    public System.Text.Json.JsonElement? KeepAlive { get; init; }
 }
 
 /// <summary>How likely the model finds a text.</summary>
@@ -239,4 +267,23 @@ public sealed class ScoredToken
     /// <summary>Natural log of its probability given what precedes it.</summary>
     /// <example>-3.1</example>
     public double LogProbability { get; init; }
+
+    /// <summary>Its surprisal, −log2 p, in bits.</summary>
+    /// <example>4.47</example>
+    public double SurprisalBits { get; init; }
+
+    /// <summary>1-based rank of the token in the model's prediction at this position (1: it was the most likely).</summary>
+    /// <example>3</example>
+    public int Rank { get; init; }
+
+    /// <summary>Entropy of the model's prediction at this position, in bits.</summary>
+    /// <example>6.2</example>
+    public double EntropyBits { get; init; }
+
+    /// <summary>The <c>topK</c> most likely tokens at this position, most likely first (empty when topK is 0).</summary>
+    public required IReadOnlyList<WordProbability> Alternatives { get; init; }
+
+    /// <summary>False when the text's token is not in the vocabulary and was read (and priced) as the unknown token.</summary>
+    /// <example>true</example>
+    public bool InVocabulary { get; init; }
 }

@@ -47,8 +47,9 @@ public static class InferenceApi
         group.MapPost("/score", Score)
             .WithName("Score")
             .WithSummary("Log-probability of each token of a text")
-            .WithDescription("Returns the log-probability of every token given the ones before it (the text starts at a line start), "
-                + "their total and the perplexity. Concurrent requests are batched.");
+            .WithDescription("Returns, for every token given the ones before it (the text starts at a line start), its log-probability, "
+                + "surprisal in bits, rank in the prediction, the prediction's entropy in bits, whether the vocabulary knows it and, with "
+                + "topK, the topK most likely alternatives; and the total and the perplexity. Concurrent requests are batched.");
         return app;
     }
 
@@ -56,13 +57,13 @@ public static class InferenceApi
         IOptions<RnnLmOptions> options, CancellationToken cancellationToken)
     {
         var context = RequestChecks.Text(request.Context, "context", options.Value.Serving.MaxPromptCharacters);
-        InvalidSettingException.Check(request.TopK >= 1, "topK", $"topK must be at least 1 (was {request.TopK}).");
         var candidates = request.Candidates ?? [];
         InvalidSettingException.Check(candidates.Count <= 100, "candidates", "candidates takes at most 100 words.");
         InvalidSettingException.Check(candidates.All(c => !string.IsNullOrWhiteSpace(c)), "candidates", "candidate words must not be empty.");
+        var keepAlive = RequestChecks.KeepAlive(request.KeepAlive);
 
-        using var lease = await registry.AcquireAsync(model, cancellationToken);
-        RequestChecks.Range(request.TopK, 1, lease.Model.VocabularySize, "topK", "the vocabulary size");
+        // topK and the context's words are checked by the engine (LanguageModel.Encode) before the request is queued.
+        using var lease = await registry.AcquireAsync(model, cancellationToken, keepAlive: keepAlive);
         var result = await lease.Model.NextWordAsync(new NextWordQuery(context, request.TopK, candidates), cancellationToken);
         return TypedResults.Ok(new NextWordResponse
         {
@@ -78,12 +79,22 @@ public static class InferenceApi
         IOptions<RnnLmOptions> options, CancellationToken cancellationToken)
     {
         var text = RequestChecks.Text(request.Text, "text", options.Value.Serving.MaxPromptCharacters);
-        using var lease = await registry.AcquireAsync(model, cancellationToken);
-        var result = await lease.Model.ScoreAsync(text, cancellationToken);
+        var keepAlive = RequestChecks.KeepAlive(request.KeepAlive);
+        using var lease = await registry.AcquireAsync(model, cancellationToken, keepAlive: keepAlive);
+        var result = await lease.Model.ScoreAsync(new ScoreQuery(text, request.TopK), cancellationToken);
         return TypedResults.Ok(new ScoreResponse
         {
             Model = lease.Key,
-            Tokens = result.Tokens.Select(t => new ScoredToken { Token = t.Token, LogProbability = t.LogProbability }).ToList(),
+            Tokens = result.Tokens.Select(t => new ScoredToken
+            {
+                Token = t.Token,
+                LogProbability = t.LogProbability,
+                SurprisalBits = -t.LogProbability / Math.Log(2),
+                Rank = t.Rank,
+                EntropyBits = t.Entropy / Math.Log(2),
+                Alternatives = (t.Alternatives ?? []).Select(a => new ApiWordProbability { Word = a.Word, Probability = a.Probability, LogProbability = a.LogProbability }).ToList(),
+                InVocabulary = t.Known,
+            }).ToList(),
             TotalLogProbability = result.TotalLogProbability,
             Perplexity = result.Perplexity,
         });
@@ -94,31 +105,28 @@ public static class InferenceApi
     {
         var serving = options.Value.Serving;
         var prompt = RequestChecks.Text(request.Prompt, "prompt", serving.MaxPromptCharacters);
-        RequestChecks.Range(request.MaxTokens, 1, serving.MaxNewTokens, "maxTokens", "RnnLm:Serving:MaxNewTokens");
         RequestChecks.Range(request.N, 1, serving.MaxCompletions, "n", "RnnLm:Serving:MaxCompletions");
-        RequestChecks.Range(request.Temperature, 0, 100, "temperature");
-        RequestChecks.TopP(request.TopP, "topP");
-        RequestChecks.Range(request.RepetitionPenalty, 1, 10, "repetitionPenalty");
+        // The API's topK is "1.. or omitted" (the engine's 0 means off); every other limit is GenerationOptions.Validate's.
         if (request.TopK is { } k) InvalidSettingException.Check(k >= 1, "topK", $"topK must be at least 1 (was {k}).");
-        var stop = RequestChecks.Stop(request.Stop, 16, "stop");
+        var runs = Enumerable.Range(0, request.N).Select(i => new GenerationOptions
+        {
+            MaxTokens = request.MaxTokens,
+            Temperature = request.Temperature,
+            TopK = request.TopK ?? 0,
+            TopP = request.TopP,
+            RepetitionPenalty = request.RepetitionPenalty,
+            Seed = request.Seed is { } seed ? seed + i : null,
+            Stop = request.Stop ?? [],
+            StopAtEos = !request.IgnoreEos,
+        }).ToList();
+        runs[0].Validate(int.MaxValue, serving.MaxNewTokens);
+        var keepAlive = RequestChecks.KeepAlive(request.KeepAlive);
         var cancellationToken = http.RequestAborted;
 
-        var lease = await registry.AcquireAsync(model, cancellationToken);
+        var lease = await registry.AcquireAsync(model, cancellationToken, keepAlive: keepAlive);
         try
         {
-            if (request.TopK is { } topK) RequestChecks.Range(topK, 1, lease.Model.VocabularySize, "topK", "the vocabulary size");
-            var runs = Enumerable.Range(0, request.N).Select(i => new GenerationOptions
-            {
-                MaxTokens = request.MaxTokens,
-                Temperature = request.Temperature,
-                TopK = request.TopK ?? 0,
-                TopP = request.TopP,
-                RepetitionPenalty = request.RepetitionPenalty,
-                Seed = request.Seed is { } seed ? seed + i : null,
-                Stop = stop,
-                StopAtEos = !request.IgnoreEos,
-            }).ToList();
-            foreach (var run in runs) run.Validate(lease.Model.VocabularySize, serving.MaxNewTokens);
+            runs[0].Validate(lease.Model.VocabularySize, serving.MaxNewTokens);
 
             var promptTokens = (await lease.Model.TokenizeAsync(prompt, cancellationToken)).Count;
             var steps = Generations.Start(lease.Model, prompt, runs, cancellationToken);
@@ -129,8 +137,7 @@ public static class InferenceApi
                 lease = null; // the stream owns it now
                 return TypedResults.ServerSentEvents(events);
             }
-            var completions = new Completion[request.N];
-            for (var i = 0; i < completions.Length; i++) completions[i] = new();
+            var completions = CompletionAccumulator.For(request.N);
             await foreach (var (index, step) in steps.WithCancellation(cancellationToken))
                 completions[index].Add(step);
             return TypedResults.Ok(Response(lease.Key, completions, promptTokens));
@@ -145,8 +152,7 @@ public static class InferenceApi
         int n, int promptTokens, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var _ = lease;
-        var completions = new Completion[n];
-        for (var i = 0; i < n; i++) completions[i] = new();
+        var completions = CompletionAccumulator.For(n);
         var failure = default(Exception);
         await using var e = steps.WithCancellation(cancellationToken).GetAsyncEnumerator();
         while (true)
@@ -180,28 +186,16 @@ public static class InferenceApi
         yield return new SseItem<string>(JsonSerializer.Serialize(Response(lease.Key, completions, promptTokens), json), "done");
     }
 
-    private static GenerateResponse Response(string model, Completion[] completions, int promptTokens) => new()
+    private static GenerateResponse Response(string model, CompletionAccumulator[] completions, int promptTokens) => new()
     {
         Model = model,
         Completions = completions.Select((c, i) => new GeneratedCompletion
         {
             Index = i,
-            Text = string.Concat(c.Tokens.Select(t => t.Text)),
+            Text = c.Text,
             Tokens = c.Tokens.Select(t => new ApiGeneratedToken { Text = t.Text, LogProbability = t.LogProbability }).ToList(),
             FinishReason = c.Finish is { } f ? Generations.Name(f) : "length",
         }).ToList(),
         Usage = new TokenUsage { PromptTokens = promptTokens, CompletionTokens = completions.Sum(c => c.Tokens.Count) },
     };
-
-    private sealed class Completion
-    {
-        public List<Core.Inference.GeneratedToken> Tokens { get; } = [];
-        public FinishReason? Finish { get; private set; }
-
-        public void Add(GenerationStep step)
-        {
-            if (step.Token is { } t) Tokens.Add(t);
-            Finish ??= step.Finish;
-        }
-    }
 }

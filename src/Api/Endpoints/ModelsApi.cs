@@ -28,7 +28,7 @@ public static class ModelsApi
         group.MapPost("/{model}/load", Load)
             .WithName("LoadModel")
             .WithSummary("Load a model version into this replica")
-            .WithDescription("Loads name (its promoted, else newest, version) or name@version so the first request does not wait; it stays loaded until unloaded. Concurrent loads of one version load it once.")
+            .WithDescription("Loads name (its promoted, else newest, version) or name@version so the first request does not wait; it stays loaded until unloaded, or, with ?keepAlive= (seconds or a duration such as 10m, as Ollama's keep_alive), for that long after its last request. Concurrent loads of one version load it once.")
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         group.MapPost("/{model}/unload", Unload)
             .WithName("UnloadModel")
@@ -65,9 +65,10 @@ public static class ModelsApi
         return TypedResults.Ok(Info(registry, catalog, address.Name, versions));
     }
 
-    private static async Task<Ok<ModelVersionInfo>> Load(string model, ModelRegistry registry, CancellationToken cancellationToken)
+    private static async Task<Ok<ModelVersionInfo>> Load(string model, string? keepAlive, ModelRegistry registry, CancellationToken cancellationToken)
     {
-        var record = await registry.LoadAsync(model, cancellationToken);
+        var keep = keepAlive is null ? null : RequestChecks.KeepAlive(System.Text.Json.JsonSerializer.SerializeToElement(keepAlive));
+        var record = await registry.LoadAsync(model, cancellationToken, keep);
         return TypedResults.Ok(Version(registry, record));
     }
 

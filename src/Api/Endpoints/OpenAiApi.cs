@@ -220,18 +220,15 @@ public static class OpenAiApi
         };
     }
 
-    /// <summary>One choice being assembled from generation steps.</summary>
+    /// <summary>One choice: a <see cref="CompletionAccumulator"/> read in OpenAI's terms (text offsets, finish reasons, logprobs).</summary>
     private sealed class Choice(int startOffset)
     {
-        public List<Core.Inference.GeneratedToken> Tokens { get; } = [];
-        public string? FinishReason { get; private set; }
-        public string Text => string.Concat(Tokens.Select(t => t.Text));
+        private readonly CompletionAccumulator completion = new();
+        public IReadOnlyList<Core.Inference.GeneratedToken> Tokens => completion.Tokens;
+        public string? FinishReason => completion.Finish is { } f ? (f == Core.Inference.FinishReason.Length ? "length" : "stop") : null;
+        public string Text => completion.Text;
 
-        public void Add(GenerationStep step)
-        {
-            if (step.Token is { } t) Tokens.Add(t);
-            if (step.Finish is { } f) FinishReason ??= f == Core.Inference.FinishReason.Length ? "length" : "stop";
-        }
+        public void Add(GenerationStep step) => completion.Add(step);
 
         /// <summary>An alternative spelled like the chosen token's text (same leading space), so keys compare with <c>tokens</c>.</summary>
         private static string Spaced(Core.Inference.GeneratedToken chosen, string word) =>

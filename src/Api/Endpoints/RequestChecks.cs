@@ -1,9 +1,13 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using RnnLmService.Core;
+using RnnLmService.Core.Inference;
 
 namespace RnnLmService.Api.Endpoints;
 
 /// <summary>Checks shared by the inference endpoints; each failure names the field (400).</summary>
-internal static class RequestChecks
+internal static partial class RequestChecks
 {
     /// <summary>A required, non-blank text of at most <paramref name="maxCharacters"/> characters.</summary>
     public static string Text(string? value, string field, int maxCharacters)
@@ -34,7 +38,42 @@ internal static class RequestChecks
     {
         stop ??= [];
         InvalidSettingException.Check(stop.Count <= max, field, $"{field} takes at most {max} strings (got {stop.Count}).");
-        InvalidSettingException.Check(stop.All(s => !string.IsNullOrEmpty(s) && s.Length <= 200), field, $"each {field} string must be 1 to 200 characters.");
+        InvalidSettingException.Check(stop.All(s => !string.IsNullOrEmpty(s) && s.Length <= GenerationOptions.MaxStopLength), field,
+            $"each {field} string must be 1 to {GenerationOptions.MaxStopLength} characters.");
         return stop;
     }
+
+    /// <summary>
+    /// A keep-alive as Ollama's <c>keep_alive</c>: a number of seconds, or a duration string of number-unit pairs
+    /// (<c>ms</c>, <c>s</c>, <c>m</c>, <c>h</c>; e.g. <c>"1h30m"</c>, <c>"-1m"</c>); negative means until unloaded. Null when absent.
+    /// </summary>
+    public static TimeSpan? KeepAlive(JsonElement? value, string field = "keepAlive")
+    {
+        if (value is not { } v || v.ValueKind == JsonValueKind.Null) return null;
+        double seconds;
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var number)) seconds = number;
+        else if (v.ValueKind == JsonValueKind.String) seconds = ParseDuration(v.GetString()!, field);
+        else throw new InvalidSettingException(field, $"{field} must be a number of seconds or a duration such as \"10m\".");
+        InvalidSettingException.Check(double.IsFinite(seconds) && Math.Abs(seconds) <= TimeSpan.MaxValue.TotalSeconds / 2, field, $"{field} is out of range.");
+        return seconds < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
+    }
+
+    private static double ParseDuration(string text, string field)
+    {
+        text = text.Trim();
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var plain)) return plain;
+        var match = Duration().Match(text);
+        InvalidSettingException.Check(match.Success, field, $"{field} \"{text}\" is not a duration such as \"10m\", \"1h30m\" or \"45s\".");
+        var total = 0.0;
+        foreach (Capture part in match.Groups["part"].Captures)
+        {
+            var unit = part.Value.TrimStart("0123456789.".ToCharArray());
+            var amount = double.Parse(part.Value[..^unit.Length], CultureInfo.InvariantCulture);
+            total += amount * unit switch { "ms" => 0.001, "s" => 1, "m" => 60, _ => 3600 };
+        }
+        return match.Groups["sign"].Value == "-" ? -total : total;
+    }
+
+    [GeneratedRegex(@"^(?<sign>[-+]?)(?<part>\d+(\.\d+)?(ms|s|m|h))+$")]
+    private static partial Regex Duration();
 }

@@ -14,6 +14,7 @@ public static class ServingExtensions
     /// </summary>
     public static IServiceCollection AddModelServing(this IServiceCollection services)
     {
+        services.AddSingleton<LiveStreamLimit>();
         services.AddSingleton<IServedModelLoader, ServedModelLoader>();
         services.AddSingleton<ModelRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<ModelRegistry>());

@@ -29,8 +29,11 @@ public interface IServedModel : IDisposable
     /// <summary>The next-word distribution (batched with concurrent calls).</summary>
     Task<NextWordResult> NextWordAsync(NextWordQuery query, CancellationToken cancellationToken);
 
-    /// <summary>Per-token log-probabilities of a text (batched with concurrent calls).</summary>
-    Task<ScoreResult> ScoreAsync(string text, CancellationToken cancellationToken);
+    /// <summary>Per-token log-probability, rank, entropy and top alternatives of a text (batched with concurrent calls).</summary>
+    Task<ScoreResult> ScoreAsync(ScoreQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Per-token log-probabilities of a text, no alternatives.</summary>
+    Task<ScoreResult> ScoreAsync(string text, CancellationToken cancellationToken) => ScoreAsync(new ScoreQuery(text), cancellationToken);
 
     /// <summary>The tokens a text is read as.</summary>
     Task<IReadOnlyList<string>> TokenizeAsync(string text, CancellationToken cancellationToken);

@@ -12,7 +12,11 @@ namespace RnnLmService.Api.Models;
 /// Which model versions exist (read from the store, re-read every <c>RnnLm:Serving:ModelPollInterval</c> so a
 /// version written by a training job or another process becomes addressable without a restart) and which are
 /// loaded in this process. Loading is single-flight per version; unloading waits for the requests in flight
-/// (each request holds a <see cref="ModelLease"/>). The default model is kept loaded.
+/// (each request holds a <see cref="ModelLease"/>) at most <c>RnnLm:Serving:UnloadTimeout</c>. The default model is kept
+/// loaded; any other version, whether named by a bare name or as <c>name@version</c>, is loaded for the request and
+/// stays for its keep-alive (<c>RnnLm:Serving:KeepAlive</c> or the request's <c>keepAlive</c>, as Ollama's
+/// <c>keep_alive</c>). At most <c>RnnLm:Serving:MaxLoadedModels</c> versions are loaded: loading one more unloads the
+/// least recently used idle one (not the default model), or refuses with 503 when all are in use.
 /// </summary>
 public sealed class ModelRegistry(
     ModelVersionStore store,
@@ -23,6 +27,7 @@ public sealed class ModelRegistry(
 {
     private static readonly TimeSpan NotReadyRetry = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, Lazy<Task<LoadedModel>>> loaded = new();
+    private readonly SemaphoreSlim admission = new(1, 1);
     private volatile ModelCatalog catalog = ModelCatalog.Empty;
 
     /// <summary>The versions and default model as last read from the store.</summary>
@@ -60,26 +65,55 @@ public sealed class ModelRegistry(
         throw new NotFoundException($"There is no model '{model}'. GET /api/models lists the models.", field, "model_not_found");
     }
 
-    /// <summary>Resolves, loads if needed, and holds the version until the lease is disposed.</summary>
-    public async Task<ModelLease> AcquireAsync(string? model, CancellationToken cancellationToken = default, string field = "model")
+    /// <summary>
+    /// Resolves, loads if needed, and holds the version until the lease is disposed; then it stays loaded for
+    /// <paramref name="keepAlive"/> (null: the configured default; negative: until unloaded; zero: unloaded at once when idle).
+    /// </summary>
+    public async Task<ModelLease> AcquireAsync(string? model, CancellationToken cancellationToken = default, string field = "model", TimeSpan? keepAlive = null)
     {
         for (var attempt = 0; ; attempt++)
         {
             var record = await ResolveAsync(model, cancellationToken, field);
-            var entry = await GetOrLoadAsync(record, pin: model?.Contains('@') == true).WaitAsync(cancellationToken);
+            var entry = await GetOrLoadAsync(record, pin: false).WaitAsync(cancellationToken);
             if (entry.TryAcquire())
-                return new ModelLease(record, entry);
+                return new ModelLease(record, entry, keepAlive, options.Value.Serving.KeepAlive, Released);
             if (attempt >= 3)
                 throw new ModelNotReadyException($"Model '{model}' is being unloaded; try again.", TimeSpan.FromSeconds(1), field);
         }
     }
 
-    /// <summary>Loads a version (POST load); it stays loaded until unloaded.</summary>
-    public async Task<ModelVersionRecord> LoadAsync(string model, CancellationToken cancellationToken = default)
+    /// <summary>Loads a version (POST load); it stays loaded until unloaded, or for <paramref name="keepAlive"/> when given.</summary>
+    public async Task<ModelVersionRecord> LoadAsync(string model, CancellationToken cancellationToken = default, TimeSpan? keepAlive = null)
     {
         var record = await ResolveAsync(model, cancellationToken);
-        await GetOrLoadAsync(record, pin: true).WaitAsync(cancellationToken);
+        var entry = await GetOrLoadAsync(record, pin: keepAlive is null).WaitAsync(cancellationToken);
+        if (keepAlive is { } k) entry.KeepAlive(k);
         return record;
+    }
+
+    /// <summary>After a request: a version whose keep-alive has already passed (keepAlive 0) is unloaded now.</summary>
+    private void Released(LoadedModel entry)
+    {
+        if (!entry.Expired(DateTime.UtcNow) || IsDefault(entry.Record)) return;
+        _ = UnloadIdleAsync(ModelAddress.Key(entry.Record.Name, entry.Record.Version), entry);
+    }
+
+    private bool IsDefault(ModelVersionRecord record) =>
+        catalog.Resolve(null, "model") is { } d && d.Name == record.Name && d.Version == record.Version;
+
+    /// <summary>Unloads <paramref name="key"/> if it is still <paramref name="entry"/> and idle.</summary>
+    private async Task UnloadIdleAsync(string key, LoadedModel entry)
+    {
+        try
+        {
+            if (!entry.Idle || !loaded.TryGetValue(key, out var lazy) || !lazy.IsValueCreated || !lazy.Value.IsCompletedSuccessfully || lazy.Value.Result != entry) return;
+            logger.LogInformation("Unloading {Model}: its keep-alive has passed", key);
+            await UnloadKeyAsync(key);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Unloading {Model} failed", key);
+        }
     }
 
     /// <summary>Unloads a version after its requests in flight finish; false when it was not loaded.</summary>
@@ -165,10 +199,12 @@ public sealed class ModelRegistry(
             if (!entry.IsValueCreated || !entry.Value.IsCompletedSuccessfully) continue;
             var model = entry.Value.Result;
             var gone = current.Find(model.Record.Name, model.Record.Version) is null;
-            var superseded = !model.Pinned && current.Resolve(model.Record.Name, "model") is { } now && now.Version != model.Record.Version;
-            if (gone || superseded)
+            var superseded = !model.Pinned && model.Idle && current.Resolve(model.Record.Name, "model") is { } now && now.Version != model.Record.Version;
+            var expired = model.Expired(DateTime.UtcNow) && !IsDefault(model.Record);
+            if (gone || superseded || expired)
             {
-                logger.LogInformation("Unloading {Model}: {Reason}", key, gone ? "removed from the store" : "a newer version is addressable");
+                logger.LogInformation("Unloading {Model}: {Reason}", key,
+                    gone ? "removed from the store" : superseded ? "a newer version is addressable" : "its keep-alive has passed");
                 await UnloadKeyAsync(key);
             }
         }
@@ -195,14 +231,32 @@ public sealed class ModelRegistry(
         return IsLoaded(key) ? (true, $"Default model {key} is loaded.") : (false, $"Default model {key} is not loaded yet.");
     }
 
-    private Task<LoadedModel> GetOrLoadAsync(ModelVersionRecord record, bool pin)
+    private async Task<LoadedModel> GetOrLoadAsync(ModelVersionRecord record, bool pin)
     {
         var key = ModelAddress.Key(record.Name, record.Version);
-        Lazy<Task<LoadedModel>>? mine = null;
-        mine = new Lazy<Task<LoadedModel>>(() => LoadCoreAsync(key, record, mine!));
-        var task = loaded.GetOrAdd(key, mine).Value;
-        if (pin) task.ContinueWith(t => t.Result.Pinned = true, TaskContinuationOptions.OnlyOnRanToCompletion);
-        return task;
+        Task<LoadedModel> task;
+        if (loaded.TryGetValue(key, out var existing))
+        {
+            task = existing.Value;
+        }
+        else
+        {
+            await admission.WaitAsync();
+            try
+            {
+                if (!loaded.ContainsKey(key)) await MakeRoomAsync(record);
+                Lazy<Task<LoadedModel>>? mine = null;
+                mine = new Lazy<Task<LoadedModel>>(() => LoadCoreAsync(key, record, mine!));
+                task = loaded.GetOrAdd(key, mine).Value;
+            }
+            finally
+            {
+                admission.Release();
+            }
+        }
+        var entry = await task;
+        if (pin) entry.Pinned = true;
+        return entry;
 
         async Task<LoadedModel> LoadCoreAsync(string k, ModelVersionRecord r, Lazy<Task<LoadedModel>> self)
         {
@@ -212,7 +266,7 @@ public sealed class ModelRegistry(
                 logger.LogInformation("Loading model {Model} from {Directory}", k, directory);
                 var model = await loader.LoadAsync(k, directory, CancellationToken.None);
                 metrics.ModelLoaded(+1);
-                return new LoadedModel(r, model) { Pinned = pin };
+                return new LoadedModel(r, model, options.Value.Serving.KeepAlive) { Pinned = pin };
             }
             catch
             {
@@ -220,6 +274,29 @@ public sealed class ModelRegistry(
                 loaded.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedModel>>>(k, self));
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// Below <c>MaxLoadedModels</c> before loading <paramref name="incoming"/>: unloads the least recently used idle
+    /// version (never the default model; unpinned ones first), or throws 503 when every loaded version is in use.
+    /// </summary>
+    private async Task MakeRoomAsync(ModelVersionRecord incoming)
+    {
+        var max = options.Value.Serving.MaxLoadedModels;
+        while (loaded.Count >= max)
+        {
+            var victim = loaded
+                .Where(e => e.Value.IsValueCreated && e.Value.Value.IsCompletedSuccessfully)
+                .Select(e => (e.Key, Model: e.Value.Value.Result))
+                .Where(e => e.Model.Idle && !IsDefault(e.Model.Record))
+                .OrderBy(e => e.Model.Pinned).ThenBy(e => e.Model.LastUsed)
+                .FirstOrDefault();
+            if (victim.Model is null)
+                throw new ModelNotReadyException($"Cannot load {incoming.Name}@{incoming.Version}: {max} model versions are loaded and in use "
+                    + "(RnnLm:Serving:MaxLoadedModels); try again shortly.", TimeSpan.FromSeconds(1));
+            logger.LogInformation("Unloading {Model}: the least recently used of {Max} loaded versions", victim.Key, max);
+            await UnloadKeyAsync(victim.Key);
         }
     }
 
@@ -235,7 +312,15 @@ public sealed class ModelRegistry(
         {
             return false;
         }
-        await model.CloseAsync();
+        var timeout = options.Value.Serving.UnloadTimeout;
+        try
+        {
+            await model.CloseAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            logger.LogWarning("Unloading {Model}: requests still in flight after {Timeout}; unloading anyway (they get 503)", key, timeout);
+        }
         model.Model.Dispose();
         metrics.ModelLoaded(-1);
         logger.LogInformation("Unloaded model {Model}", key);

@@ -8,13 +8,16 @@ namespace RnnLmService.Api.Serving;
 /// <param name="MaxBatchSize">Most items run together.</param>
 /// <param name="MaxBatchWait">Longest the first item of a batch waits for others to join.</param>
 /// <param name="QueueCapacity">Items queued before <see cref="QueueFullException"/>.</param>
-public sealed record SchedulerSettings(int MaxBatchSize, TimeSpan MaxBatchWait, int QueueCapacity);
+/// <param name="MaxBatchTokens">Most padded tokens (largest cost × items) in a batch of an operation that prices its items.</param>
+public sealed record SchedulerSettings(int MaxBatchSize, TimeSpan MaxBatchWait, int QueueCapacity, int MaxBatchTokens = int.MaxValue);
 
 /// <summary>
 /// Runs one model's inference on a dedicated OS thread. Requests are queued in a bounded channel (full:
 /// <see cref="QueueFullException"/>); the thread collects up to <see cref="SchedulerSettings.MaxBatchSize"/>
 /// items of the same operation, waiting at most <see cref="SchedulerSettings.MaxBatchWait"/> after the first
-/// one arrived, runs them as one batch and completes each caller's task. Live streams (generation) are
+/// one arrived, runs them as one batch and completes each caller's task. Items that have a cost (tokens) are
+/// grouped by it: the oldest item's batch takes the items closest to it in length while the padded tokens
+/// (longest × count) stay within <see cref="SchedulerSettings.MaxBatchTokens"/>; an item above the budget runs alone. Live streams (generation) are
 /// advanced together, one step per loop, between batches. Cancelled requests are dropped before they run.
 /// Everything the model does happens on this one thread, which also owns its LibTorch thread settings.
 /// </summary>
@@ -82,11 +85,19 @@ public sealed class InferenceScheduler : IDisposable
     /// scheduler steps it with the operation's other live streams. Read the steps from the returned handle;
     /// disposing it (or cancelling the read) stops the stream.
     /// </summary>
-    public StreamHandle<TStep> Start<TStream, TStep>(StreamOperation<TStream, TStep> operation, Func<TStream> start)
+    /// <param name="operation">The stream operation.</param>
+    /// <param name="start">Creates the stream (scheduler thread).</param>
+    /// <param name="closed">Runs once when the consumer lets go of the stream (e.g. frees a live-stream slot).</param>
+    public StreamHandle<TStep> Start<TStream, TStep>(StreamOperation<TStream, TStep> operation, Func<TStream> start, Action? closed = null)
     {
         var item = new StreamItem<TStream, TStep>(operation, start);
         Enqueue(item);
-        return new StreamHandle<TStep>(item.Output, item.Abandon);
+        var once = 0;
+        return new StreamHandle<TStep>(item.Output, () =>
+        {
+            item.Abandon();
+            if (Interlocked.Exchange(ref once, 1) == 0) closed?.Invoke();
+        });
     }
 
     private void Enqueue(WorkItem item)
@@ -106,6 +117,11 @@ public sealed class InferenceScheduler : IDisposable
     }
 
     private bool IsClosed { get; set; }
+
+    private volatile bool streamsStopped;
+
+    /// <summary>Ends every live stream at the next loop (their readers get 503 "unloaded") and refuses new ones; batches still run.</summary>
+    public void StopStreams() => streamsStopped = true;
 
     /// <summary>Stops accepting work, lets the thread finish what is queued and waits for it.</summary>
     public void Dispose()
@@ -140,11 +156,12 @@ public sealed class InferenceScheduler : IDisposable
             Drain(pending);
             DropDone(pending);
             StartStreams(pending, live);
+            if (streamsStopped) StopLive(live);
 
             if (pending.Count > 0)
             {
                 var operation = pending[0].Operation;
-                var batch = pending.Where(i => i.Operation == operation).Take(settings.MaxBatchSize).ToList();
+                var batch = SelectBatch(pending, operation);
                 var waitLeft = settings.MaxBatchWait - Stopwatch.GetElapsedTime(pending[0].EnqueuedAt);
                 var queueEmpty = pending.Count < settings.MaxBatchSize;
                 if (batch.Count < settings.MaxBatchSize && queueEmpty && waitLeft > TimeSpan.Zero && live.Count == 0 && inputOpen)
@@ -184,9 +201,32 @@ public sealed class InferenceScheduler : IDisposable
         }
     }
 
+    /// <summary>
+    /// The next batch of <paramref name="operation"/>: the oldest item and, in order of closeness to its cost, the others
+    /// while the count stays within MaxBatchSize and the padded tokens within MaxBatchTokens (costless items: in order).
+    /// </summary>
+    private List<WorkItem> SelectBatch(List<WorkItem> pending, SchedulerOperation operation)
+    {
+        var candidates = pending.Where(i => i.Operation == operation).ToList();
+        if (candidates.All(i => i.Cost == 0)) return candidates.Take(settings.MaxBatchSize).ToList();
+        var first = candidates[0];
+        var batch = new List<WorkItem> { first };
+        var longest = first.Cost;
+        foreach (var item in candidates.Skip(1).OrderBy(i => Math.Abs(i.Cost - first.Cost)))
+        {
+            if (batch.Count >= settings.MaxBatchSize) break;
+            var padded = (long)Math.Max(longest, item.Cost) * (batch.Count + 1);
+            if (padded > settings.MaxBatchTokens) continue;
+            batch.Add(item);
+            longest = Math.Max(longest, item.Cost);
+        }
+        return batch;
+    }
+
     private void Drain(List<WorkItem> pending)
     {
-        while (pending.Count < settings.MaxBatchSize && queue.Reader.TryRead(out var item))
+        // A few batches' worth is kept in view so that batches can be grouped by length.
+        while (pending.Count < settings.MaxBatchSize * 4 && queue.Reader.TryRead(out var item))
         {
             Interlocked.Decrement(ref queued);
             metrics?.QueueChanged(name, -1);
@@ -195,6 +235,16 @@ public sealed class InferenceScheduler : IDisposable
     }
 
     private static void DropDone(List<WorkItem> pending) => pending.RemoveAll(i => i.IsDone);
+
+    private void StopLive(List<StreamItem> live)
+    {
+        foreach (var stream in live)
+        {
+            stream.Fail(new ModelNotReadyException($"Model '{name}' was unloaded.", RetryAfter));
+            stream.Release();
+        }
+        live.Clear();
+    }
 
     private void StartStreams(List<WorkItem> pending, List<StreamItem> live)
     {

@@ -20,10 +20,14 @@ public abstract class SchedulerOperation(string name)
 
 /// <summary>
 /// A batched request/response operation: inputs submitted with the same instance are handed to
-/// <c>run</c> together, which returns one output per input in order.
+/// <c>run</c> together, which returns one output per input in order. With <c>cost</c> (an input's tokens,
+/// computed by the caller's thread) batches are grouped by length under the scheduler's token budget.
 /// </summary>
-public sealed class BatchOperation<TIn, TOut>(string name, Func<IReadOnlyList<TIn>, IReadOnlyList<TOut>> run) : SchedulerOperation(name)
+public sealed class BatchOperation<TIn, TOut>(string name, Func<IReadOnlyList<TIn>, IReadOnlyList<TOut>> run, Func<TIn, int>? cost = null) : SchedulerOperation(name)
 {
+    /// <summary>The input's cost in padded tokens (0: not priced).</summary>
+    internal int Cost(TIn input) => cost?.Invoke(input) ?? 0;
+
     internal override void RunBatch(IReadOnlyList<WorkItem> batch)
     {
         var items = batch.Cast<BatchItem<TIn, TOut>>().ToList();
@@ -91,6 +95,9 @@ public abstract class WorkItem(SchedulerOperation operation)
     /// <summary>When it was queued (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
     internal long EnqueuedAt { get; set; }
 
+    /// <summary>Its size in tokens, for grouping batches by length (0: not priced).</summary>
+    internal int Cost { get; init; }
+
     /// <summary>Answered, failed or abandoned by its caller: nothing left to do.</summary>
     internal abstract bool IsDone { get; }
 
@@ -104,6 +111,7 @@ internal sealed class BatchItem<TIn, TOut> : WorkItem
 
     public BatchItem(SchedulerOperation operation, TIn input, CancellationToken cancellationToken) : base(operation)
     {
+        Cost = (operation as BatchOperation<TIn, TOut>)?.Cost(input) ?? 0;
         Input = input;
         registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
     }

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using RnnLmService.Core.Inference;
 
 namespace RnnLmService.Api.Serving;
 
@@ -22,6 +24,7 @@ public sealed class ServingMetrics
     private readonly Counter<long> tokensGenerated;
     private readonly UpDownCounter<int> modelsLoaded;
     private readonly Counter<long> rejected;
+    private readonly ConcurrentDictionary<string, StateCache> caches = new();
 
     /// <summary>Creates the instruments on the host's meter factory.</summary>
     public ServingMetrics(IMeterFactory meters)
@@ -32,6 +35,9 @@ public sealed class ServingMetrics
         tokensGenerated = meter.CreateCounter<long>("generated_tokens", "{token}", "Tokens generated.");
         modelsLoaded = meter.CreateUpDownCounter<int>("models.loaded", "{model}", "Model versions loaded in this process.");
         rejected = meter.CreateCounter<long>("inference.rejected", "{request}", "Requests refused because a model's queue was full.");
+        meter.CreateObservableCounter("state_cache.hits", () => CacheMeasurements(c => c.Hits), "{lookup}", "Contexts read from a cached prefix's hidden state.");
+        meter.CreateObservableCounter("state_cache.misses", () => CacheMeasurements(c => c.Misses), "{lookup}", "Contexts read from the start (no cached prefix).");
+        meter.CreateObservableGauge("state_cache.bytes", () => CacheMeasurements(c => c.Bytes), "By", "Bytes held by a model's hidden-state cache.");
     }
 
     internal void RecordBatch(string model, string operation, int size) =>
@@ -42,6 +48,14 @@ public sealed class ServingMetrics
     internal void TokensGenerated(string model, int count) => tokensGenerated.Add(count, new KeyValuePair<string, object?>("model", model));
 
     internal void ModelLoaded(int delta) => modelsLoaded.Add(delta);
+
+    /// <summary>Exports <paramref name="cache"/>'s hits, misses and bytes under <paramref name="model"/> until <see cref="RemoveCache"/>.</summary>
+    internal void AddCache(string model, StateCache cache) => caches[model] = cache;
+
+    internal void RemoveCache(string model) => caches.TryRemove(model, out _);
+
+    private IEnumerable<Measurement<long>> CacheMeasurements(Func<StateCache, long> read) =>
+        caches.Select(c => new Measurement<long>(read(c.Value), new KeyValuePair<string, object?>("model", c.Key))).ToList();
 
     internal void Rejected(string model) => rejected.Add(1, new KeyValuePair<string, object?>("model", model));
 }

@@ -115,9 +115,48 @@ public sealed class ServingOptions
     [Range(1, 256)]
     public int TorchThreads { get; set; } = 1;
 
-    /// <summary>Most requests run together in one batch.</summary>
+    /// <summary>Most requests (or generation streams) run together in one batch.</summary>
     [Range(1, 1024)]
     public int MaxBatchSize { get; set; } = 32;
+
+    /// <summary>
+    /// Most padded tokens in one batch and one RNN call (4096). Requests are grouped by length under this budget, so one
+    /// long context does not pad 31 short ones; a context longer than the budget runs alone, read in chunks of this size.
+    /// </summary>
+    [Range(64, 1_000_000)]
+    public int MaxBatchTokens { get; set; } = 4096;
+
+    /// <summary>
+    /// Bytes of hidden states kept per model version after recent contexts (64 MiB; 0 turns the cache off). A context
+    /// that extends a cached one by k tokens costs k RNN steps; a generation whose prompt was read starts from its state.
+    /// </summary>
+    [Range(0, 1L << 40)]
+    public long StateCacheBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Generation streams live at once in this process over all models (64); one more gets 429 with Retry-After.</summary>
+    [Range(1, 100000)]
+    public int MaxLiveStreams { get; set; } = 64;
+
+    /// <summary>
+    /// Model versions loaded at once (3, as Ollama's default per device); loading one more unloads the least recently
+    /// used idle version other than the default model, or answers 503 with Retry-After when all are busy.
+    /// </summary>
+    [Range(1, 1000)]
+    public int MaxLoadedModels { get; set; } = 3;
+
+    /// <summary>
+    /// How long a version stays loaded after its last request unless the request says otherwise (<c>keepAlive</c>, as
+    /// Ollama's <c>keep_alive</c>): 5 minutes; negative keeps it until unloaded. The default model is always kept loaded.
+    /// </summary>
+    [Range(typeof(TimeSpan), "-3650.00:00:00", "3650.00:00:00")]
+    public TimeSpan KeepAlive { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Longest an unload waits for the requests in flight (30 s); then the version is freed anyway and what still ran on
+    /// it fails with 503 and Retry-After.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan UnloadTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Longest a request waits for others to join its batch. 0 (the default) batches whatever queued while the previous

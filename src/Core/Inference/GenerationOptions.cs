@@ -3,6 +3,17 @@ namespace RnnLmService.Core.Inference;
 /// <summary>How to sample a continuation.</summary>
 public sealed record GenerationOptions
 {
+    /// <summary>Most stop strings.</summary>
+    public const int MaxStopStrings = 16;
+    /// <summary>Longest stop string, in characters.</summary>
+    public const int MaxStopLength = 200;
+    /// <summary>Highest temperature.</summary>
+    public const double MaxTemperature = 100;
+    /// <summary>Highest repetition penalty.</summary>
+    public const double MaxRepetitionPenalty = 10;
+    /// <summary>Most top alternatives per token.</summary>
+    public const int MaxLogProbs = 20;
+
     /// <summary>Most tokens to produce (1..100000).</summary>
     public int MaxTokens { get; init; } = 50;
     /// <summary>Softmax temperature; 0 is greedy. [0, 100].</summary>
@@ -26,11 +37,11 @@ public sealed record GenerationOptions
     public void Validate(int vocabularySize, int maxTokensLimit = 100_000)
     {
         InvalidSettingException.Check(MaxTokens >= 1 && MaxTokens <= maxTokensLimit, "maxTokens", $"maxTokens must be between 1 and {maxTokensLimit} (was {MaxTokens}).");
-        InvalidSettingException.Check(!double.IsNaN(Temperature) && Temperature is >= 0 and <= 100, "temperature", $"temperature must be between 0 and 100 (was {Temperature}).");
+        InvalidSettingException.Check(!double.IsNaN(Temperature) && Temperature is >= 0 and <= MaxTemperature, "temperature", $"temperature must be between 0 and {MaxTemperature} (was {Temperature}).");
         InvalidSettingException.Check(TopK >= 0 && TopK <= vocabularySize, "topK", $"topK must be between 0 (off) and the vocabulary size {vocabularySize} (was {TopK}).");
         InvalidSettingException.Check(!double.IsNaN(TopP) && TopP > 0 && TopP <= 1, "topP", $"topP must be above 0 and at most 1 (was {TopP}).");
-        InvalidSettingException.Check(!double.IsNaN(RepetitionPenalty) && RepetitionPenalty is >= 1 and <= 10, "repetitionPenalty", $"repetitionPenalty must be between 1 and 10 (was {RepetitionPenalty}).");
-        InvalidSettingException.Check(Stop.Count <= 16 && Stop.All(s => !string.IsNullOrEmpty(s) && s.Length <= 200), "stop", "stop takes at most 16 non-empty strings of at most 200 characters.");
-        InvalidSettingException.Check(LogProbs is >= 0 and <= 20, "logprobs", $"logprobs must be between 0 and 20 (was {LogProbs}).");
+        InvalidSettingException.Check(!double.IsNaN(RepetitionPenalty) && RepetitionPenalty is >= 1 and <= MaxRepetitionPenalty, "repetitionPenalty", $"repetitionPenalty must be between 1 and {MaxRepetitionPenalty} (was {RepetitionPenalty}).");
+        InvalidSettingException.Check(Stop.Count <= MaxStopStrings && Stop.All(s => !string.IsNullOrEmpty(s) && s.Length <= MaxStopLength), "stop", $"stop takes at most {MaxStopStrings} non-empty strings of at most {MaxStopLength} characters.");
+        InvalidSettingException.Check(LogProbs is >= 0 and <= MaxLogProbs, "logprobs", $"logprobs must be between 0 and {MaxLogProbs} (was {LogProbs}).");
     }
 }

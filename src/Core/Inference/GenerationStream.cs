@@ -5,8 +5,10 @@ using RnnLmService.Core.Text;
 namespace RnnLmService.Core.Inference;
 
 /// <summary>
-/// One continuation being generated: it carries the RNN hidden state and the last logits, so each new token
-/// costs one RNN step. Stepped by <see cref="LanguageModel.Step"/>, alone or with other streams.
+/// One continuation being generated: it carries the RNN hidden state after the text so far (the next token's
+/// logits are decoded from its top layer), the ids it has seen and its own seeded generator, so each new token
+/// costs one RNN step and its draw does not depend on other streams. Stepped by <see cref="LanguageModel.Step"/>,
+/// alone or with other streams.
 /// </summary>
 public sealed class GenerationStream : IDisposable
 {
@@ -18,11 +20,10 @@ public sealed class GenerationStream : IDisposable
     private int emitted;
     private int previousId = -1;
 
-    internal GenerationStream(GenerationOptions options, RnnState hidden, float[] logits, IEnumerable<int> promptIds, bool wordLevel, bool promptOpen)
+    internal GenerationStream(GenerationOptions options, RnnState hidden, IEnumerable<int> promptIds, bool wordLevel, bool promptOpen)
     {
         Options = options;
         Hidden = hidden;
-        Logits = logits;
         seen = [.. promptIds];
         rng = options.Seed is { } s ? new Random(unchecked((int)(s ^ (s >> 32)))) : new Random();
         this.wordLevel = wordLevel;
@@ -39,19 +40,16 @@ public sealed class GenerationStream : IDisposable
     public FinishReason? Finish { get; private set; }
 
     internal RnnState Hidden { get; set; }
-    internal float[] Logits { get; set; }
     private bool PromptOpen { get; }
 
-    /// <summary>Chooses the next token from the current logits; returns its id, and whether it must be fed back.</summary>
-    internal (GeneratedToken Token, int Id, bool Feed) Advance(Vocabulary vocabulary)
+    /// <summary>What the tensor-side sampler needs from this stream.</summary>
+    internal SamplingRow Sampling => new(Options, seen, rng);
+
+    /// <summary>Takes the token the sampler chose (with its log-probability and the top alternatives); returns whether it must be fed back.</summary>
+    internal (GeneratedToken Token, bool Feed) Advance(Vocabulary vocabulary, int id, double logProbability, IReadOnlyList<WordProbability> alternatives)
     {
-        var logProbs = Sampler.LogSoftmax(Logits);
-        var id = Sampler.Choose(Logits, Options, seen, rng);
         seen.Add(id);
         var word = vocabulary[id];
-        var alternatives = Options.LogProbs > 0
-            ? Sampler.TopIndices(logProbs, Options.LogProbs).Select(i => new WordProbability(vocabulary[i], Math.Exp(logProbs[i]), logProbs[i])).ToList()
-            : (IReadOnlyList<WordProbability>)[];
 
         string piece;
         if (id == vocabulary.EosId && Options.StopAtEos)
@@ -70,9 +68,9 @@ public sealed class GenerationStream : IDisposable
             }
         }
         previousId = id;
-        var token = new GeneratedToken(word, piece, logProbs[id], alternatives);
+        var token = new GeneratedToken(word, piece, logProbability, alternatives);
         tokens.Add(token);
-        return (token, id, Finish is null);
+        return (token, Finish is null);
     }
 
     private string Piece(int id, string word, Vocabulary vocabulary)

@@ -23,11 +23,20 @@ public sealed record NextWordResult(
     IReadOnlyList<WordProbability> Top, IReadOnlyList<WordProbability> Candidates, double Entropy,
     IReadOnlyList<string> UnknownWords, int ContextTokens);
 
+/// <summary>A text to score and how many alternatives to report per token.</summary>
+/// <param name="Text">The text (starts at a line start).</param>
+/// <param name="TopK">The most probable tokens to report at each position (0: none; at most the vocabulary size).</param>
+public sealed record ScoreQuery(string Text, int TopK = 0);
+
 /// <summary>One token of a scored text.</summary>
 /// <param name="Token">The token (as the vocabulary spells it; unknown words appear as themselves).</param>
 /// <param name="LogProbability">log p(token | tokens before it).</param>
 /// <param name="Known">False when the token is not in the vocabulary and was priced as &lt;unk&gt;.</param>
-public sealed record TokenScore(string Token, double LogProbability, bool Known);
+/// <param name="Rank">1-based rank of the token (as priced) in the prediction: 1 + the number of tokens more probable.</param>
+/// <param name="Entropy">Entropy of the prediction at this position, in nats.</param>
+/// <param name="Alternatives">The most probable tokens at this position (as many as asked for), most probable first.</param>
+public sealed record TokenScore(string Token, double LogProbability, bool Known, int Rank = 0, double Entropy = 0,
+    IReadOnlyList<WordProbability>? Alternatives = null);
 
 /// <summary>The score of a text.</summary>
 /// <param name="Tokens">Per-token log-probabilities.</param>
@@ -52,3 +61,18 @@ public enum FinishReason
 /// <param name="LogProbability">Its log-probability under the model (before temperature and filtering).</param>
 /// <param name="TopAlternatives">The most probable tokens at this step, when asked for.</param>
 public sealed record GeneratedToken(string Token, string Text, double LogProbability, IReadOnlyList<WordProbability> TopAlternatives);
+
+/// <summary>How much work one RNN call and one scoring step may take (bounds memory whatever the input).</summary>
+/// <param name="ChunkTokens">Most (padded) tokens per RNN call; a longer context is read in time chunks, the state carried across.</param>
+/// <param name="ScoreChunkElements">Most logits (positions × vocabulary) decoded at once while scoring.</param>
+/// <param name="StateCacheBytes">Budget of the hidden-state cache (0: no cache).</param>
+public sealed record InferenceLimits(int ChunkTokens = 4096, long ScoreChunkElements = 1 << 21, long StateCacheBytes = 0)
+{
+    /// <summary>Throws <see cref="InvalidSettingException"/> naming the first limit out of range.</summary>
+    public void Validate()
+    {
+        InvalidSettingException.Check(ChunkTokens >= 1, "ChunkTokens", $"ChunkTokens must be at least 1 (was {ChunkTokens}).");
+        InvalidSettingException.Check(ScoreChunkElements >= 1, "ScoreChunkElements", $"ScoreChunkElements must be at least 1 (was {ScoreChunkElements}).");
+        InvalidSettingException.Check(StateCacheBytes >= 0, "StateCacheBytes", $"StateCacheBytes must be at least 0 (was {StateCacheBytes}).");
+    }
+}

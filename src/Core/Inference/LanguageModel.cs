@@ -10,26 +10,32 @@ namespace RnnLmService.Core.Inference;
 /// A loaded model version that answers next-word, scoring and generation, in eval mode without gradients.
 /// Not thread-safe: call it from one thread (the host's scheduler thread for this model).
 /// Every text is read as the model was trained: a line start is the state after &lt;eos&gt;.
+/// Only what is read is decoded: next-word and generation decode each sequence's last position (its own final
+/// state's top layer); scoring decodes in bounded time chunks. States after recent contexts are kept in a
+/// <see cref="StateCache"/>, so a context that extends one read before costs only the new tokens.
 /// </summary>
 public sealed class LanguageModel : IDisposable
 {
     private readonly RnnLanguageModel net;
 
     /// <summary>Wraps a model, its vocabulary and tokenizer.</summary>
-    public LanguageModel(ModelManifest manifest, RnnLanguageModel net, Vocabulary vocabulary, ITokenizer tokenizer)
+    public LanguageModel(ModelManifest manifest, RnnLanguageModel net, Vocabulary vocabulary, ITokenizer tokenizer, InferenceLimits? limits = null)
     {
+        Limits = limits ?? new InferenceLimits();
+        Limits.Validate();
         Manifest = manifest;
         this.net = net;
         Vocabulary = vocabulary;
         Tokenizer = tokenizer;
+        Cache = new StateCache(Limits.StateCacheBytes);
         net.eval();
     }
 
     /// <summary>Loads a model version directory (see <see cref="ModelArtifacts"/>).</summary>
-    public static LanguageModel Load(string directory)
+    public static LanguageModel Load(string directory, InferenceLimits? limits = null)
     {
         var (manifest, model, vocabulary) = ModelArtifacts.Load(directory);
-        return new LanguageModel(manifest, model, vocabulary, Tokenizers.Create(manifest.Tokenizer));
+        return new LanguageModel(manifest, model, vocabulary, Tokenizers.Create(manifest.Tokenizer), limits);
     }
 
     /// <summary>What the model is.</summary>
@@ -38,8 +44,14 @@ public sealed class LanguageModel : IDisposable
     public Vocabulary Vocabulary { get; }
     /// <summary>Its tokenizer.</summary>
     public ITokenizer Tokenizer { get; }
+    /// <summary>Chunk sizes and the cache budget.</summary>
+    public InferenceLimits Limits { get; }
+    /// <summary>States after recently read contexts.</summary>
+    public StateCache Cache { get; }
     /// <summary>Time steps the RNN has run (for tests that count work).</summary>
     public long StepsRun => net.StepsRun;
+    /// <summary>The network itself (tests compute reference answers with it).</summary>
+    internal RnnLanguageModel Network => net;
 
     /// <summary>
     /// Tokens of a text: lines tokenized, &lt;eos&gt; between lines (and after a final line break). As in training,
@@ -63,61 +75,78 @@ public sealed class LanguageModel : IDisposable
     public NextWordResult NextWord(NextWordQuery query) => NextWordBatch([query])[0];
 
     /// <summary>
-    /// Next-word distributions for several contexts in one forward pass: sequences are right-padded and each
-    /// answer is read at its own last position, so it equals the unbatched answer (the RNN is causal).
+    /// Next-word distributions for several contexts in one batch: each context is read to its own end (packed,
+    /// from the longest cached prefix), only the B last positions are decoded, and log-softmax, entropy, top-k and
+    /// the candidates' probabilities are computed as (B, V) tensor operations. Equals the unbatched answer.
     /// </summary>
     public IReadOnlyList<NextWordResult> NextWordBatch(IReadOnlyList<NextWordQuery> queries)
     {
-        var encoded = queries.Select(q => EncodeContext(q)).ToList();
-        var rows = RunLastRows(encoded.Select(e => e.Ids).ToList());                          // B × V log-probs
-        var results = new List<NextWordResult>(queries.Count);
-        for (var b = 0; b < queries.Count; b++)
+        var encoded = queries.Select(Encode).ToList();
+        var candidates = queries.Select(q => (q.Candidates ?? []).Select(CandidateId).ToList()).ToList();
+        var b = queries.Count;
+        var maxK = queries.Max(q => q.TopK);
+        var maxCandidates = Math.Max(1, candidates.Max(c => c.Count));
+        long[] topIds;
+        double[] topLp, entropy, candidateLp;
+        using (no_grad())
+        using (var scope = NewDisposeScope())
         {
-            var lp = rows[b];
-            var top = Sampler.TopIndices(lp, queries[b].TopK)
-                .Select(i => new WordProbability(Vocabulary[i], Math.Exp(lp[i]), lp[i])).ToList();
-            var candidates = (queries[b].Candidates ?? []).Select(c => Candidate(c, lp)).ToList();
-            var entropy = 0.0;
-            foreach (var l in lp) entropy -= Math.Exp(l) * l;
-            results.Add(new NextWordResult(top, candidates, entropy, encoded[b].Unknown, encoded[b].Ids.Length - 1));
+            using var state = ReadContexts(encoded.Select(e => e.Ids).ToList());                 // (layers, B, H)
+            var lp = LastLogProbabilities(state);                                                // (B, V) float64
+            var (values, ids) = lp.topk(maxK, -1);                                               // (B, k), sorted
+            topIds = ids.contiguous().data<long>().ToArray();
+            topLp = values.contiguous().data<double>().ToArray();
+            entropy = (-(lp.exp() * lp).sum(-1)).contiguous().data<double>().ToArray();          // (B)
+            var wanted = new long[b * maxCandidates];
+            for (var j = 0; j < b; j++)
+                for (var i = 0; i < candidates[j].Count; i++) wanted[j * maxCandidates + i] = candidates[j][i].Id;
+            candidateLp = lp.gather(1, tensor(wanted, [b, maxCandidates])).contiguous().data<double>().ToArray();
+        }
+
+        var results = new List<NextWordResult>(b);
+        for (var j = 0; j < b; j++)
+        {
+            var top = Enumerable.Range(j * maxK, queries[j].TopK)
+                .Select(i => new WordProbability(Vocabulary[(int)topIds[i]], Math.Exp(topLp[i]), topLp[i])).ToList();
+            var priced = candidates[j].Select((c, i) =>
+            {
+                var l = candidateLp[j * maxCandidates + i];
+                return new WordProbability(c.Word, Math.Exp(l), l, c.Known);
+            }).ToList();
+            results.Add(new NextWordResult(top, priced, entropy[j], encoded[j].Unknown, encoded[j].Ids.Length - 1));
         }
         return results;
     }
 
     /// <summary>Scores one text.</summary>
-    public ScoreResult Score(string text) => ScoreBatch([text])[0];
+    public ScoreResult Score(string text, int topK = 0) => ScoreBatch([new ScoreQuery(text, topK)])[0];
 
-    /// <summary>Per-token log-probabilities of several texts in one padded forward pass.</summary>
-    public IReadOnlyList<ScoreResult> ScoreBatch(IReadOnlyList<string> texts)
+    /// <summary>Per-token log-probabilities of several texts (no alternatives).</summary>
+    public IReadOnlyList<ScoreResult> ScoreBatch(IReadOnlyList<string> texts) => ScoreBatch(texts.Select(t => new ScoreQuery(t)).ToList());
+
+    /// <summary>
+    /// Per-token log-probability, rank, entropy and top alternatives of several texts, read in one padded batch
+    /// decoded in bounded time chunks (<see cref="TextScorer"/>).
+    /// </summary>
+    public IReadOnlyList<ScoreResult> ScoreBatch(IReadOnlyList<ScoreQuery> queries)
     {
-        var tokenLists = texts.Select(t => TokensOf(t)).ToList();
-        for (var i = 0; i < tokenLists.Count; i++)
-            InvalidSettingException.Check(tokenLists[i].Count > 0, "text", "the text to score has no tokens.");
+        var tokenLists = queries.Select(Encode).ToList();
         var ids = tokenLists.Select(t => Prefix(Vocabulary.Encode(t))).ToList();              // [eos, t1..tn]
-        var maxLen = ids.Max(x => x.Length) - 1;
+        var steps = ids.Max(x => x.Length) - 1;
         var b = ids.Count;
-        var inputs = new long[maxLen * b];
-        var targets = new long[maxLen * b];
+        var inputs = new long[steps * b];
+        var targets = new long[steps * b];
         for (var j = 0; j < b; j++)
-            for (var t = 0; t < maxLen; t++)
+            for (var t = 0; t < steps; t++)
             {
                 var ok = t + 1 < ids[j].Length;
                 inputs[t * b + j] = ok ? ids[j][t] : Vocabulary.EosId;                        // right padding
                 targets[t * b + j] = ok ? ids[j][t + 1] : Vocabulary.EosId;
             }
-
-        float[] picked;
+        var topK = queries.Max(q => q.TopK);
+        ScoredPositions read;
         using (no_grad())
-        using (var scope = NewDisposeScope())
-        {
-            var input = tensor(inputs, [maxLen, b]);                                            // (T, B)
-            using var state = net.InitialState(b);
-            var (logits, next) = net.call(input, state);                                        // (T, B, V)
-            next.Dispose();
-            var lp = logits.log_softmax(-1);
-            var gathered = lp.gather(2, tensor(targets, [maxLen, b, 1])).squeeze(2);           // (T, B)
-            picked = gathered.contiguous().data<float>().ToArray();
-        }
+            read = TextScorer.Run(net, inputs, targets, steps, b, topK, Limits);
 
         var results = new List<ScoreResult>(b);
         for (var j = 0; j < b; j++)
@@ -126,58 +155,68 @@ public sealed class LanguageModel : IDisposable
             double total = 0;
             for (var t = 0; t < ids[j].Length - 1; t++)
             {
-                double l = picked[t * b + j];
+                var at = t * b + j;
+                var l = read.LogProbability[at];
                 total += l;
+                var alternatives = Enumerable.Range(at * topK, queries[j].TopK).Select(i =>
+                    new WordProbability(Vocabulary[(int)read.TopIds[i]], Math.Exp(read.TopLogProbabilities[i]), read.TopLogProbabilities[i])).ToList();
                 var tok = tokenLists[j][t];
-                scores.Add(new TokenScore(tok, l, Vocabulary.Contains(tok)));
+                scores.Add(new TokenScore(tok, l, Vocabulary.Contains(tok), read.Rank[at], read.Entropy[at], alternatives));
             }
             results.Add(new ScoreResult(scores, total, Math.Exp(-total / scores.Count)));
         }
         return results;
     }
 
-    /// <summary>Starts a continuation of <paramref name="prompt"/>: runs the prompt once and keeps the hidden state.</summary>
+    /// <summary>Starts a continuation of <paramref name="prompt"/>: reads the prompt once (from the longest cached prefix) and keeps the state.</summary>
     public GenerationStream StartGeneration(string prompt, GenerationOptions options)
     {
         options.Validate(Vocabulary.Count);
         var ids = Prefix(Vocabulary.Encode(TokensOf(prompt)));
-        var (rows, state) = Forward([ids], keepState: true);
+        RnnState state;
+        using (no_grad())
+        using (var scope = NewDisposeScope())
+            state = ReadContexts([ids]).DetachFromDisposeScope();
         var open = prompt.Length > 0 && !char.IsWhiteSpace(prompt[^1]);
-        return new GenerationStream(options, state!, rows[0], ids.Skip(1).Select(i => (int)i), Tokenizer.Options.Kind == TokenizerKind.Word, open);
+        return new GenerationStream(options, state, ids.Skip(1).Select(i => (int)i), Tokenizer.Options.Kind == TokenizerKind.Word, open);
     }
 
     /// <summary>
-    /// Advances each unfinished stream by one token. The chosen tokens are fed back together as one (1, B)
-    /// step, so several streams cost one RNN step per token between them.
+    /// Advances each unfinished stream by one token: the streams' last positions are decoded together (B, V), all
+    /// of them sample on the tensor side at once (<see cref="TensorSampler"/>), the top alternatives come from one
+    /// topk, and the chosen tokens are fed back together as one (1, B) step.
     /// </summary>
     public IReadOnlyList<GeneratedToken?> Step(IReadOnlyList<GenerationStream> streams)
     {
         var produced = new GeneratedToken?[streams.Count];
-        var feed = new List<(GenerationStream Stream, int Id)>();
-        for (var i = 0; i < streams.Count; i++)
+        var live = Enumerable.Range(0, streams.Count).Where(i => streams[i].Finish is null).ToList();
+        if (live.Count == 0) return produced;
+
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var state = RnnState.Concat(live.Select(i => streams[i].Hidden).ToList());              // (layers, B, H)
+        var lp = LastLogProbabilities(state);                                                    // (B, V) float64
+        var chosen = TensorSampler.Choose(lp, live.Select(i => streams[i].Sampling).ToList());
+        var chosenLp = lp.gather(1, tensor(chosen, [live.Count, 1])).contiguous().data<double>().ToArray();
+        var alternatives = Alternatives(lp, live.Select(i => streams[i].Options.LogProbs).ToList());
+
+        var feed = new List<int>();                                                              // rows of the batch fed back
+        for (var j = 0; j < live.Count; j++)
         {
-            if (streams[i].Finish is not null) continue;
-            var (token, id, more) = streams[i].Advance(Vocabulary);
-            produced[i] = token;
-            if (more) feed.Add((streams[i], id));
+            var (token, more) = streams[live[j]].Advance(Vocabulary, (int)chosen[j], chosenLp[j], alternatives[j]);
+            produced[live[j]] = token;
+            if (more) feed.Add(j);
         }
         if (feed.Count == 0) return produced;
 
-        using (no_grad())
-        using (var scope = NewDisposeScope())
+        var rows = tensor(feed.Select(j => (long)j).ToArray());
+        var input = tensor(feed.Select(j => chosen[j]).ToArray(), [1, feed.Count]);             // (1, F)
+        var (output, next) = net.Recur(input, new RnnState(state.H.index_select(1, rows), state.C?.index_select(1, rows)));
+        for (var f = 0; f < feed.Count; f++)
         {
-            var input = tensor(feed.Select(f => (long)f.Id).ToArray(), [1, feed.Count]);        // (1, B)
-            var state = RnnState.Concat(feed.Select(f => f.Stream.Hidden).ToList());
-            var (logits, next) = net.call(input, state);                                        // (1, B, V)
-            var flat = logits.squeeze(0).contiguous().data<float>().ToArray();                  // B × V
-            var v = Vocabulary.Count;
-            for (var j = 0; j < feed.Count; j++)
-            {
-                var s = feed[j].Stream;
-                s.Hidden.Dispose();
-                s.Hidden = next.Select(j).DetachFromDisposeScope();
-                s.Logits = flat.AsSpan(j * v, v).ToArray();
-            }
+            var s = streams[live[feed[f]]];
+            s.Hidden.Dispose();
+            s.Hidden = new RnnState(next.H.narrow(1, f, 1).clone(), next.C?.narrow(1, f, 1).clone()).DetachFromDisposeScope();
         }
         return produced;
     }
@@ -194,10 +233,60 @@ public sealed class LanguageModel : IDisposable
         return stream;
     }
 
-    private (long[] Ids, IReadOnlyList<string> Unknown) EncodeContext(NextWordQuery q)
+    /// <summary>The (B, V) float64 log-probabilities after each sequence of <paramref name="state"/>: its top layer decoded.</summary>
+    private Tensor LastLogProbabilities(RnnState state)
+    {
+        var last = state.H[^1];                                                                  // (B, H)
+        return net.Decode(last).to_type(ScalarType.Float64).log_softmax(-1);
+    }
+
+    private IReadOnlyList<WordProbability>[] Alternatives(Tensor lp, IReadOnlyList<int> counts)
+    {
+        var result = new IReadOnlyList<WordProbability>[counts.Count];
+        var k = counts.Max();
+        if (k == 0)
+        {
+            Array.Fill(result, []);
+            return result;
+        }
+        var (values, ids) = lp.topk(k, -1);
+        var v = values.contiguous().data<double>().ToArray();
+        var i = ids.contiguous().data<long>().ToArray();
+        for (var j = 0; j < counts.Count; j++)
+            result[j] = Enumerable.Range(j * k, counts[j]).Select(x => new WordProbability(Vocabulary[(int)i[x]], Math.Exp(v[x]), v[x])).ToList();
+        return result;
+    }
+
+    /// <summary>
+    /// Each sequence's own final state (layers, B, H), read from the longest cached prefix in chunks of at most
+    /// <see cref="InferenceLimits.ChunkTokens"/>; the states are added to the cache. The caller owns the result.
+    /// </summary>
+    private RnnState ReadContexts(IReadOnlyList<long[]> sequences)
+    {
+        var starts = new List<RnnState>();
+        var suffixes = new List<long[]>();
+        foreach (var ids in sequences)
+        {
+            var (length, cached) = Cache.Find(ids);
+            starts.Add(cached ?? net.InitialState(1));
+            suffixes.Add(ids[length..]);
+        }
+        using var start = RnnState.Concat(starts);
+        foreach (var s in starts) s.Dispose();
+        var final = ContextRunner.Run(net, suffixes, start, Limits.ChunkTokens, Vocabulary.EosId);
+        for (var j = 0; j < sequences.Count; j++)
+            if (suffixes[j].Length > 0)
+                using (var one = final.Select(j)) Cache.Add(sequences[j], one);
+        return final;
+    }
+
+    /// <summary>
+    /// Checks a next-word query (topK, a context with at least one known word) and returns the ids it is read as
+    /// (line-start token first) and its unknown words. Touches no model state: callable from any thread.
+    /// </summary>
+    public (long[] Ids, IReadOnlyList<string> Unknown) Encode(NextWordQuery q)
     {
         InvalidSettingException.Check(q.TopK >= 1 && q.TopK <= Vocabulary.Count, "topK", $"topK must be between 1 and the vocabulary size {Vocabulary.Count} (was {q.TopK}).");
-        InvalidSettingException.Check(!string.IsNullOrWhiteSpace(q.Context), "context", "the context is empty.");
         var tokens = TokensOf(q.Context);
         var unknown = tokens.Where(t => !Vocabulary.Contains(t)).Distinct().ToList();
         InvalidSettingException.Check(tokens.Any(t => Vocabulary.Contains(t) && t != Vocabulary.Eos), "context",
@@ -205,45 +294,28 @@ public sealed class LanguageModel : IDisposable
         return (Prefix(Vocabulary.Encode(tokens)), unknown);
     }
 
-    private WordProbability Candidate(string word, double[] logProbs)
+    /// <summary>Checks a score query (topK, a text with tokens) and returns its tokens. Callable from any thread.</summary>
+    public IReadOnlyList<string> Encode(ScoreQuery q)
+    {
+        InvalidSettingException.Check(q.TopK >= 0 && q.TopK <= Vocabulary.Count, "topK", $"topK must be between 0 and the vocabulary size {Vocabulary.Count} (was {q.TopK}).");
+        var tokens = TokensOf(q.Text);
+        InvalidSettingException.Check(tokens.Count > 0, "text", "the text to score has no tokens.");
+        return tokens;
+    }
+
+    private (string Word, int Id, bool Known) CandidateId(string word)
     {
         var tokens = Tokenizer.TokenizeLine(word);
         var token = tokens.Count == 1 ? tokens[0] : word;
-        var id = Vocabulary.IdOf(token);
-        var known = Vocabulary.Contains(token);
-        return new WordProbability(word, Math.Exp(logProbs[id]), logProbs[id], known);
+        return (word, Vocabulary.IdOf(token), Vocabulary.Contains(token));
     }
 
     private long[] Prefix(long[] ids) => [Vocabulary.EosId, .. ids];
 
-    private List<double[]> RunLastRows(IReadOnlyList<long[]> sequences)
-    {
-        var (rows, _) = Forward(sequences, keepState: false);
-        return rows.Select(r => Sampler.LogSoftmax(r)).ToList();
-    }
-
-    /// <summary>Runs right-padded sequences; returns each one's logits at its last position (and the state, for one sequence).</summary>
-    private (List<float[]> LastLogits, RnnState? State) Forward(IReadOnlyList<long[]> sequences, bool keepState)
-    {
-        var b = sequences.Count;
-        var maxLen = sequences.Max(s => s.Length);
-        var flat = new long[maxLen * b];
-        for (var t = 0; t < maxLen; t++)
-            for (var j = 0; j < b; j++)
-                flat[t * b + j] = t < sequences[j].Length ? sequences[j][t] : Vocabulary.EosId;   // right padding
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        var input = tensor(flat, [maxLen, b]);                                                     // (T, B)
-        var (logits, next) = net.call(input, net.InitialState(b));                                 // (T, B, V)
-        var last = tensor(sequences.Select(s => (long)s.Length - 1).ToArray());                   // (B)
-        var v = Vocabulary.Count;
-        // (T, B, V) → pick row last[j] of column j → (B, V)
-        var index = last.view(1, b, 1).expand(1, b, v);
-        var rows = logits.gather(0, index).squeeze(0).contiguous().data<float>().ToArray();
-        var result = Enumerable.Range(0, b).Select(j => rows.AsSpan(j * v, v).ToArray()).ToList();
-        return (result, keepState ? next.DetachFromDisposeScope() : null);
-    }
-
     /// <inheritdoc />
-    public void Dispose() => net.Dispose();
+    public void Dispose()
+    {
+        Cache.Dispose();
+        net.Dispose();
+    }
 }

@@ -69,28 +69,62 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
     /// <summary>Runs the model. <paramref name="input"/> is (T, B) int64.</summary>
     public override (Tensor Logits, RnnState State) forward(Tensor input, RnnState state)
     {
+        var (output, next) = Recur(input, state);                         // (T, B, H)
+        using (output) return (Decode(output), next);                    // (T, B, V)
+    }
+
+    /// <summary>The embedding and recurrent layers only: (T, B) ids → outputs (T, B, H) and the state after the last step.</summary>
+    public (Tensor Output, RnnState State) Recur(Tensor input, RnnState state)
+    {
         StepsRun += input.shape[0];
         using var emb = drop.call(encoder.call(input));                  // (T, B, E)
-        Tensor output;
-        RnnState next;
         switch (rnn)
         {
             case LSTM lstm:
                 var (o, h, c) = lstm.call(emb, (state.H, state.C!));
-                output = o; next = new RnnState(h, c);
-                break;
+                return (o, new RnnState(h, c));
             case GRU gru:
                 var (og, hg) = gru.call(emb, state.H);
-                output = og; next = new RnnState(hg, null);
-                break;
+                return (og, new RnnState(hg, null));
             default:
                 var (or, hr) = ((RNN)rnn).call(emb, state.H);
-                output = or; next = new RnnState(hr, null);
-                break;
+                return (or, new RnnState(hr, null));
         }
-        using var dropped = drop.call(output);                           // (T, B, H)
-        output.Dispose();
-        return (decoder.call(dropped), next);                            // (T, B, V)
+    }
+
+    /// <summary>
+    /// Runs right-padded sequences of different lengths as one packed batch and returns each one's own final state
+    /// (state after its last real token; the top layer of H is its last output). <paramref name="input"/> is (T, B),
+    /// <paramref name="lengths"/> (each ≥ 1) must be sorted in decreasing order.
+    /// </summary>
+    public RnnState RecurPacked(Tensor input, long[] lengths, RnnState state)
+    {
+        StepsRun += input.shape[0];
+        using var emb = drop.call(encoder.call(input));                  // (T, B, E)
+        using var lengthTensor = tensor(lengths);
+        using var packed = torch.nn.utils.rnn.pack_padded_sequence(emb, lengthTensor, batch_first: false, enforce_sorted: true);
+        switch (rnn)
+        {
+            case LSTM lstm:
+                var (o, h, c) = lstm.call(packed, (state.H, state.C!));
+                o.Dispose();
+                return new RnnState(h, c);
+            case GRU gru:
+                var (og, hg) = gru.call(packed, state.H);
+                og.Dispose();
+                return new RnnState(hg, null);
+            default:
+                var (or, hr) = ((RNN)rnn).call(packed, state.H);
+                or.Dispose();
+                return new RnnState(hr, null);
+        }
+    }
+
+    /// <summary>Dropout and the decoder: outputs (…, H) → logits (…, V).</summary>
+    public Tensor Decode(Tensor output)
+    {
+        using var dropped = drop.call(output);
+        return decoder.call(dropped);
     }
 
     /// <summary>Trainable parameters, each once even when weights are tied.</summary>

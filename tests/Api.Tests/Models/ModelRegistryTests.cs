@@ -61,10 +61,98 @@ public class ModelRegistryTests(ApiFactory factory) : IClassFixture<ApiFactory>
         Assert.Equal(2, loader.Loads);
     }
 
-    private ModelRegistry Create(FakeLoader loader) => new(
-        factory.Services.GetRequiredService<ModelVersionStore>(), loader,
-        factory.Services.GetRequiredService<IOptions<RnnLmOptions>>(),
-        factory.Services.GetRequiredService<ServingMetrics>(), NullLogger<ModelRegistry>.Instance);
+    [Fact]
+    public async Task At_most_MaxLoadedModels_are_loaded_the_least_recently_used_idle_one_goes_and_all_busy_is_503()
+    {
+        foreach (var name in new[] { "lru-a", "lru-b", "lru-c" }) await factory.AddModelAsync(name);
+        var loader = new FakeLoader(TimeSpan.Zero);
+        using var registry = Create(loader, s => s.MaxLoadedModels = 2);
+
+        FakeModel Use(ModelLease lease) { using (lease) return (FakeModel)lease.Model; }
+        var a = Use(await registry.AcquireAsync("lru-a"));
+        var b = Use(await registry.AcquireAsync("lru-b"));
+        Use(await registry.AcquireAsync("lru-a"));                 // a used last: b is the least recently used
+        var c = Use(await registry.AcquireAsync("lru-c"));
+        Assert.True(b.Disposed);
+        Assert.False(a.Disposed);
+        Assert.False(registry.IsLoaded("lru-b@1"));
+        Assert.True(registry.IsLoaded("lru-a@1") && registry.IsLoaded("lru-c@1"));
+
+        using var holdA = await registry.AcquireAsync("lru-a");
+        using var holdC = await registry.AcquireAsync("lru-c");
+        var busy = await Assert.ThrowsAsync<RnnLmService.Api.Errors.ModelNotReadyException>(() => registry.AcquireAsync("lru-b"));
+        Assert.Equal(503, busy.StatusCode);
+        Assert.NotNull(busy.RetryAfter);
+        Assert.False(c.Disposed);
+        Assert.Equal(3, loader.Loads);
+    }
+
+    [Fact]
+    public async Task Keep_alive_zero_unloads_after_the_request_a_short_one_expires_and_a_negative_one_keeps()
+    {
+        foreach (var name in new[] { "ka-zero", "ka-short", "ka-forever" }) await factory.AddModelAsync(name);
+        using var registry = Create(new FakeLoader(TimeSpan.Zero));
+
+        var lease = await registry.AcquireAsync("ka-zero", keepAlive: TimeSpan.Zero);
+        var zero = (FakeModel)lease.Model;
+        Assert.False(zero.Disposed);
+        lease.Dispose();
+        await WaitUntil(() => zero.Disposed);
+
+        lease = await registry.AcquireAsync("ka-short", keepAlive: TimeSpan.FromMilliseconds(300));
+        var shortLived = (FakeModel)lease.Model;
+        lease.Dispose();
+        lease = await registry.AcquireAsync("ka-forever", keepAlive: Timeout.InfiniteTimeSpan);
+        var forever = (FakeModel)lease.Model;
+        lease.Dispose();
+        await registry.PollOnceAsync(CancellationToken.None);
+        Assert.False(shortLived.Disposed);                         // within its keep-alive
+
+        await Task.Delay(400);
+        await registry.PollOnceAsync(CancellationToken.None);
+        Assert.True(shortLived.Disposed);
+        Assert.False(forever.Disposed);
+        Assert.True(registry.IsLoaded("ka-forever@1"));
+    }
+
+    [Fact]
+    public async Task A_name_at_version_request_is_not_pinned_once_a_newer_version_exists()
+    {
+        await factory.AddModelAsync("unpinned");
+        using var registry = Create(new FakeLoader(TimeSpan.Zero));
+        FakeModel old;
+        using (var lease = await registry.AcquireAsync("unpinned@1")) old = (FakeModel)lease.Model;
+        await factory.AddModelAsync("unpinned");                   // version 2 is now what the name resolves to
+        await registry.PollOnceAsync(CancellationToken.None);
+        Assert.True(old.Disposed);
+        Assert.False(registry.IsLoaded("unpinned@1"));
+    }
+
+    [Fact]
+    public async Task Unloading_gives_up_waiting_for_requests_in_flight_after_UnloadTimeout()
+    {
+        await factory.AddModelAsync("stuck");
+        using var registry = Create(new FakeLoader(TimeSpan.Zero), s => s.UnloadTimeout = TimeSpan.FromMilliseconds(200));
+        using var lease = await registry.AcquireAsync("stuck");    // never released during the unload
+        var (_, wasLoaded) = await registry.UnloadAsync("stuck").WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(wasLoaded);
+        Assert.True(((FakeModel)lease.Model).Disposed);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++) await Task.Delay(25);
+        Assert.True(condition());
+    }
+
+    private ModelRegistry Create(FakeLoader loader, Action<ServingOptions>? serving = null)
+    {
+        var configured = factory.Services.GetRequiredService<IOptions<RnnLmOptions>>().Value;
+        var options = new RnnLmOptions { DataDirectory = configured.DataDirectory, StarterModel = false };
+        serving?.Invoke(options.Serving);
+        return new(factory.Services.GetRequiredService<ModelVersionStore>(), loader, Options.Create(options),
+            factory.Services.GetRequiredService<ServingMetrics>(), NullLogger<ModelRegistry>.Instance);
+    }
 
     private sealed class FakeLoader(TimeSpan delay) : IServedModelLoader
     {
@@ -90,7 +178,7 @@ public class ModelRegistryTests(ApiFactory factory) : IClassFixture<ApiFactory>
         public int QueueDepth => 0;
         public int LiveStreams => 0;
         public Task<NextWordResult> NextWordAsync(NextWordQuery query, CancellationToken cancellationToken) => throw new NotSupportedException();
-        public Task<ScoreResult> ScoreAsync(string text, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<ScoreResult> ScoreAsync(ScoreQuery query, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyList<string>> TokenizeAsync(string text, CancellationToken cancellationToken) => throw new NotSupportedException();
         public StreamHandle<GenerationStep> StartGeneration(string prompt, GenerationOptions options) => throw new NotSupportedException();
         public void Dispose() => Disposed = true;

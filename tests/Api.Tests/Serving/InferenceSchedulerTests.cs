@@ -147,6 +147,28 @@ public class InferenceSchedulerTests
         Assert.Throws<ModelNotReadyException>(() => { _ = scheduler.RunAsync(op, 8); });
     }
 
+    [Fact]
+    public async Task Batches_are_grouped_by_length_under_the_token_budget_and_a_long_input_runs_alone()
+    {
+        using var gate = new ManualResetEventSlim();
+        var batches = new ConcurrentQueue<int[]>();
+        var op = new BatchOperation<int, int>("priced", xs => { gate.Wait(); batches.Enqueue([.. xs]); return xs.ToList(); }, cost: x => x);
+        using var scheduler = new InferenceScheduler("test", new SchedulerSettings(8, TimeSpan.Zero, 256, MaxBatchTokens: 100), null, null, NullLogger.Instance);
+
+        var first = scheduler.RunAsync(op, 10);                     // runs alone while the rest queue up behind the gate
+        await WaitUntil(() => scheduler.QueueDepth == 0);
+        int[] costs = [12, 48, 11, 500, 13, 47, 14, 46];
+        var rest = costs.Select(c => scheduler.RunAsync(op, c)).ToList();
+        gate.Set();
+        await Task.WhenAll(rest.Append(first));
+
+        var formed = batches.Skip(1).ToList();
+        Assert.Equal(costs.Order(), formed.SelectMany(b => b).Order());
+        Assert.All(formed, b => Assert.True(b.Length == 1 || b.Max() * b.Length <= 100, $"batch [{string.Join(", ", b)}] over budget"));
+        Assert.Contains(formed, b => b.SequenceEqual([500]));       // over the budget: alone
+        Assert.Contains(formed, b => b.Order().SequenceEqual([11, 12, 13, 14])); // the short ones together, without the long
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++)

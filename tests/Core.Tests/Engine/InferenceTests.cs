@@ -109,6 +109,14 @@ public sealed class InferenceTests(TrainedModelFixture fixture) : IClassFixture<
         Assert.Equal(a.Text, b.Text);
         Assert.Equal(a.Tokens.Select(t => t.Token), b.Tokens.Select(t => t.Token));
 
+        // Another seed draws another text (at a high temperature the 30 draws are nearly uniform over the vocabulary).
+        var hot = options with { Temperature = 5, TopK = 0, TopP = 1 };
+        using var seven = Model.Generate("w01", hot);
+        using var eight = Model.Generate("w01", hot with { Seed = 8 });
+        using var sevenAgain = Model.Generate("w01", hot);
+        Assert.Equal(seven.Text, sevenAgain.Text);
+        Assert.NotEqual(seven.Text, eight.Text);
+
         using var stopped = Model.Generate("w01", new GenerationOptions { MaxTokens = 20, Temperature = 0, Stop = ["w05"], StopAtEos = false });
         Assert.Equal(FinishReason.Stop, stopped.Finish);
         Assert.Equal(" w02 w03 w04 ", stopped.Text);
