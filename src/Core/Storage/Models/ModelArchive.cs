@@ -103,6 +103,8 @@ public static partial class ModelArchive
     /// <summary>The members must be exactly model.json and the files it lists, each with the hash it gives.</summary>
     private static ModelManifest CheckMembers(string staging, Dictionary<string, string> members)
     {
+        if (members.Count == 0)
+            throw new InvalidArchiveException("the body holds no file: it is not a tar archive (or it is compressed; send the uncompressed tar).");
         if (!members.ContainsKey(ModelArtifacts.ManifestFile))
             throw new InvalidArchiveException($"the archive has no {ModelArtifacts.ManifestFile}: it is not a model export.");
         ModelManifest manifest;
