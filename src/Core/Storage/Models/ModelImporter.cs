@@ -26,7 +26,8 @@ public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOpti
     {
         if (name is not null) ModelName.Check(name, "name");
         var models = Path.Combine(options.Value.DataPath, "models");
-        var staging = Path.Combine(models, $".import-{Guid.NewGuid():N}");
+        RemoveAbandonedImports(models);
+        var staging = Path.Combine(models, $"{StagingPrefix}{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try
         {
@@ -53,6 +54,25 @@ public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOpti
             try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private const string StagingPrefix = ".import-";
+
+    /// <summary>Staging directories of imports a crash interrupted (older than an hour; a running import is minutes at most).</summary>
+    private void RemoveAbandonedImports(string models)
+    {
+        if (!Directory.Exists(models)) return;
+        foreach (var dir in Directory.EnumerateDirectories(models, StagingPrefix + "*"))
+        {
+            try
+            {
+                if (Directory.GetLastWriteTimeUtc(dir) < clock.GetUtcNow().UtcDateTime.AddHours(-1)) Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: another import may be removing it too.
+            }
         }
     }
 
