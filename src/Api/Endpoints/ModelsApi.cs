@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using RnnLmService.Api.Contracts;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using RnnLmService.Api.Contracts;
 using RnnLmService.Api.Errors;
 using RnnLmService.Api.Hosting;
 using RnnLmService.Api.Models;

@@ -65,13 +65,26 @@ public class ModelExportImportTests(ExportImportFactory factory) : IClassFixture
     }
 
     [Fact]
-    public async Task Import_without_a_name_uses_the_name_in_the_archive()
+    public async Task Import_without_a_name_uses_the_name_in_the_archive_and_promote_makes_it_the_default()
     {
-        var archive = await client.GetByteArrayAsync("/api/models/tiny/export");
-        var imported = await ImportAsync(archive, "");
-        Assert.Equal("tiny", imported.Model.Name);
-        Assert.True(imported.Model.Version >= 2);
-        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/models/{imported.Model.Id}")).StatusCode);
+        await factory.AddModelAsync("other");
+        (await client.PutAsync("/api/models/other/default", null)).EnsureSuccessStatusCode();
+        try
+        {
+            var archive = await client.GetByteArrayAsync("/api/models/tiny/export");
+            var imported = await ImportAsync(archive, "?promote=true");
+            Assert.Equal("tiny", imported.Model.Name);
+            Assert.True(imported.Model.Version >= 2);
+            Assert.True(imported.Model.Promoted);
+            var list = await InferenceApiTests.Ok<ModelListResponse>(await client.GetAsync("/api/models"));
+            Assert.Equal("tiny", list.DefaultModel);
+            Assert.Equal(imported.Model.Version, list.Models.Single(m => m.Name == "tiny").ResolvesTo);
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/models/{imported.Model.Id}")).StatusCode);
+        }
+        finally
+        {
+            (await client.PutAsync("/api/models/tiny@1/default", null)).EnsureSuccessStatusCode();
+        }
     }
 
     public static TheoryData<string, string> BadArchives => new()
