@@ -2,6 +2,7 @@
 # Installs what RnnLmService needs on a fresh Debian/Ubuntu machine, and only what is missing.
 #   scripts/prereqs.sh           the runtime prerequisite (libstdc++ with GLIBCXX_3.4.32)
 #   scripts/prereqs.sh postgres  also PostgreSQL server binaries (used by the test suite)
+#   scripts/prereqs.sh torch     also Debian's python3-torch for /usr/bin/python3 (the safetensors export test loads it in PyTorch)
 # Detection is by the symbol version TorchSharp's native library needs, not by distribution name.
 set -euo pipefail
 
@@ -73,10 +74,21 @@ ensure_postgres() {
   (service postgresql stop >/dev/null 2>&1 || true)
 }
 
+ensure_torch() {
+  # The system python explicitly: a pyenv python first on PATH would not see Debian's package.
+  if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" -ne 0 ]; then log "PyTorch missing for /usr/bin/python3: install Debian's 'python3-torch' package."; exit 1; fi
+  log "installing Debian's python3-torch (the safetensors export test reads an exported model in PyTorch)."
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch >/dev/null
+  /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || { log "python3-torch installed but /usr/bin/python3 cannot import torch."; exit 1; }
+}
+
 ensure_libstdcxx
 for extra in "$@"; do
   case "$extra" in
     postgres) ensure_postgres ;;
+    torch) ensure_torch ;;
     *) log "unknown extra '$extra'"; exit 2 ;;
   esac
 done

@@ -28,7 +28,17 @@ public sealed class ModelFormatException(string path, string message) : Exceptio
 {
     /// <summary>The file or directory at fault.</summary>
     public string Path { get; } = path;
+
+    /// <summary>The reason alone, without the server-side path (safe to show a client).</summary>
+    public string Reason { get; } = message;
 }
+
+/// <summary>
+/// A model archive sent for import that cannot be accepted: not a tar, a member with a path, link, duplicate or
+/// unexpected name, a member over the size limit, a hash that differs from model.json, weights that do not load.
+/// Nothing of it is kept.
+/// </summary>
+public sealed class InvalidArchiveException(string message) : InvalidSettingException("archive", message);
 
 /// <summary>TorchSharp's native library (LibTorch) could not be loaded on this machine.</summary>
 public sealed class NativeLibraryException(string message, Exception? inner = null) : Exception(message, inner);

@@ -79,3 +79,22 @@ public sealed class DefaultModelResponse
     /// <example>starter@2</example>
     public required string ResolvesTo { get; init; }
 }
+
+/// <summary>The version an import registered and where it came from.</summary>
+public sealed class ModelImportResponse
+{
+    /// <summary>The new version, numbered after the name's existing ones.</summary>
+    public required ModelVersionInfo Model { get; init; }
+
+    /// <summary>The name and version the archive was exported from (its manifest's), as <c>name@version</c>.</summary>
+    /// <example>starter@1</example>
+    public required string ImportedFrom { get; init; }
+
+    /// <summary>When the exported version was originally written (UTC).</summary>
+    /// <example>2026-11-28T00:40:00Z</example>
+    public DateTimeOffset SourceCreatedAt { get; init; }
+
+    /// <summary>SHA-256 (hex) of the archive as received; recorded with the version in its model.json.</summary>
+    /// <example>9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08</example>
+    public required string ArchiveSha256 { get; init; }
+}

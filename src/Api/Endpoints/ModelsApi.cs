@@ -1,15 +1,25 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using RnnLmService.Api.Contracts;
 using RnnLmService.Api.Errors;
+using RnnLmService.Api.Hosting;
 using RnnLmService.Api.Models;
+using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage.Database;
+using RnnLmService.Core.Storage.Models;
 
 namespace RnnLmService.Api.Endpoints;
 
-/// <summary><c>/api/models</c>: model versions in the store, loading, unloading, deleting, the default model.</summary>
+/// <summary><c>/api/models</c>: model versions in the store, loading, unloading, deleting, the default model, export and import.</summary>
 public static class ModelsApi
 {
+    /// <summary>Body framing allowed beyond <c>RnnLm:Serving:MaxImportBytes</c>: tar headers, PAX records and padding of up to 256 members.</summary>
+    private const long TarSlack = 1024 * 1024;
+
+    private static readonly string[] ImportMediaTypes = [ModelArchive.MediaType, "application/octet-stream"];
+
     /// <summary>Maps the model management endpoints.</summary>
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
@@ -42,7 +52,59 @@ public static class ModelsApi
             .WithName("SetDefaultModel")
             .WithSummary("Make a model the default")
             .WithDescription("The default model answers requests that name no model (e.g. /v1/completions without model). name@version also makes that version what the bare name resolves to (promotes it).");
+        group.MapGet("/{model}/export", Export)
+            .WithName("ExportModel")
+            .WithSummary("Download a model version")
+            .WithDescription("Streams name (its promoted, else newest, version) or name@version. Default (format=archive): one uncompressed "
+                + "tar (application/x-tar) of the version's directory: model.json first (architecture, tokenizer, recipe, metrics and the "
+                + "SHA-256 of every other file), then the weights, vocabulary and any other file; POST /api/models/import reads it. "
+                + "format=safetensors: the weights as a safetensors file (application/octet-stream) with a PyTorch-style state dict named "
+                + "as pytorch/examples' word_language_model RNNModel (encoder.weight, rnn.weight_ih_l0, ..., decoder.weight, decoder.bias; "
+                + "tied weights appear under both names) and model.json and the vocabulary in __metadata__. Files that no longer match "
+                + "their hashes → 422 before any byte is sent.")
+            .Produces<Stream>(StatusCodes.Status200OK, ModelArchive.MediaType, SafetensorsWriter.MediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        group.MapPost("/import", Import)
+            .WithName("ImportModel")
+            .WithMetadata(new ConfiguredBodyLimit(app.ServiceProvider, o => o.Serving.MaxImportBytes + TarSlack))
+            .WithMetadata(new RawRequestBody("A model archive as GET /api/models/{model}/export writes it (uncompressed tar), as the raw body.", ImportMediaTypes))
+            .WithSummary("Import a model archive as a new version")
+            .WithDescription("Body: the tar archive itself (Content-Type application/x-tar or application/octet-stream; not multipart). "
+                + "?name= registers it under that name (default: the name in the archive), as the name's next version; ?promote=true "
+                + "also makes it the default model. Every member must be a regular file with a relative name (no absolute path, '..', "
+                + "link, duplicate or member model.json does not list), members together at most RnnLm:Serving:MaxImportBytes bytes, "
+                + "each matching its SHA-256 in model.json, and the weights must load; otherwise 400 (code invalid_archive) naming "
+                + "the member and the reason, and nothing is written. model.json of the new version records where it came from (origin).")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         return app;
+    }
+
+    private static async Task<PushStreamHttpResult> Export(string model, string? format, ModelRegistry registry, IOptions<RnnLmOptions> options,
+        CancellationToken cancellationToken)
+    {
+        var kind = ModelExport.ParseFormat(format);
+        var record = await registry.ResolveAsync(model, cancellationToken);
+        var export = ModelExport.Prepare(Path.Combine(options.Value.DataPath, record.ArtifactPath), record.Name, record.Version, kind);
+        return TypedResults.Stream(stream => export.WriteAsync(stream, cancellationToken), export.MediaType, export.FileName);
+    }
+
+    private static async Task<Created<ModelImportResponse>> Import(HttpRequest request, string? name, bool? promote, ModelImporter importer,
+        ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var mediaType = MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed) ? parsed.MediaType.Value : null;
+        if (mediaType is null || !ImportMediaTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase))
+            throw new UnsupportedMediaTypeException($"Send the archive itself as the body with Content-Type {string.Join(" or ", ImportMediaTypes)} (was '{request.ContentType}').");
+        var imported = await importer.ImportAsync(request.Body, name, promote ?? false, cancellationToken);
+        await registry.RefreshAsync(cancellationToken);
+        var version = Version(registry, imported.Record);
+        return TypedResults.Created($"/api/models/{version.Id}", new ModelImportResponse
+        {
+            Model = version,
+            ImportedFrom = imported.Origin.Source,
+            SourceCreatedAt = imported.Origin.SourceCreatedAt,
+            ArchiveSha256 = imported.Origin.ArchiveSha256,
+        });
     }
 
     private static async Task<Ok<ModelListResponse>> List(ModelRegistry registry, CancellationToken cancellationToken)

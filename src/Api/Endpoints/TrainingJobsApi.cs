@@ -12,6 +12,7 @@ using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
+using RnnLmService.Core.Storage.Models;
 using RnnLmService.Core.Text;
 using RnnLmService.Core.Training;
 
@@ -56,9 +57,6 @@ public static partial class TrainingJobsApi
             .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex ModelNamePattern();
 
     internal static JobResponse ToResponse(TrainingJobRecord j, DateTime now)
     {
@@ -112,9 +110,8 @@ public static partial class TrainingJobsApi
         }
         if (body is null) return ApiProblems.Invalid("body", "The JSON body is empty.");
 
-        if (string.IsNullOrEmpty(body.ModelName) || !ModelNamePattern().IsMatch(body.ModelName))
-            return ApiProblems.Invalid("modelName",
-                "modelName must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit (no path characters).");
+        if (!ModelName.IsValid(body.ModelName))
+            return ApiProblems.Invalid("modelName", $"modelName must be {ModelName.Rule}.");
         if (body.Priority is < -1000 or > 1000) return ApiProblems.Invalid("priority", $"priority must be between -1000 and 1000 (was {body.Priority}).");
         if (body.UniqueKey is { Length: > 200 }) return ApiProblems.Invalid("uniqueKey", "uniqueKey is longer than 200 characters.");
         if (string.IsNullOrWhiteSpace(body.DatasetId)) return ApiProblems.Invalid("datasetId", "datasetId is required.");

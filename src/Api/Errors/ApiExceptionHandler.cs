@@ -39,9 +39,10 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
     internal static ProblemDetails Map(Exception exception) => exception switch
     {
         ServiceException e => Problem(e.StatusCode, e.Message, e.Field, e.Code),
+        InvalidArchiveException e => Problem(StatusCodes.Status400BadRequest, $"The archive was not imported (nothing was written): {e.Reason}", e.Field, "invalid_archive"),
         InvalidSettingException e => Problem(StatusCodes.Status400BadRequest, e.Reason, e.Field, "invalid_value"),
         ModelFormatException e => Problem(StatusCodes.Status422UnprocessableEntity,
-            $"The model's files cannot be loaded: {e.Message}", "model", "model_unloadable"),
+            $"The model's files cannot be loaded: {e.Reason}", "model", "model_unloadable"),
         BadHttpRequestException e => FromBadRequest(e),
         Storage.NotFoundException e => Problem(StatusCodes.Status404NotFound, e.Message, null, "not_found"),
         Storage.ConflictException e => Problem(StatusCodes.Status409Conflict, e.Message, null, "conflict"),

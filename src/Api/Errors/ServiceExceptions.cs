@@ -27,6 +27,10 @@ public sealed class NotFoundException(string message, string? field = null, stri
 public sealed class ConflictException(string message, string? field = null, string code = "conflict")
     : ServiceException(StatusCodes.Status409Conflict, code, message, field);
 
+/// <summary>A request body of a media type the endpoint does not read: 415.</summary>
+public sealed class UnsupportedMediaTypeException(string message)
+    : ServiceException(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", message, "body");
+
 /// <summary>A model's inference queue is full: 429 with <c>Retry-After</c>.</summary>
 public sealed class QueueFullException(string message, TimeSpan retryAfter)
     : ServiceException(StatusCodes.Status429TooManyRequests, "queue_full", message)

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RnnLmService.Api.Models;
 using RnnLmService.Api.Serving;
 using RnnLmService.Core.Storage.Database;
+using RnnLmService.Core.Storage.Models;
 
 namespace RnnLmService.Api.Hosting;
 
@@ -17,6 +18,7 @@ public static class ServingExtensions
         services.AddSingleton<LiveStreamLimit>();
         services.AddSingleton<IServedModelLoader, ServedModelLoader>();
         services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<ModelImporter>();
         services.AddHostedService(sp => sp.GetRequiredService<ModelRegistry>());
         services.AddHostedService<StarterModelSeeder>();
         services.AddHealthChecks()

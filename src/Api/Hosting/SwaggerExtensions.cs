@@ -32,6 +32,7 @@ public static class SwaggerExtensions
                 o.IncludeXmlComments(xml);
             o.SupportNonNullableReferenceTypes();
             o.SchemaFilter<FrameworkSchemaDocs>();
+            o.OperationFilter<RawRequestBodyFilter>();
             o.MapType<StringOrList>(() => new OpenApiSchema
             {
                 Description = "A string or a list of strings.",

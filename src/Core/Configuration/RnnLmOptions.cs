@@ -189,6 +189,10 @@ public sealed class ServingOptions
     [Range(1024, 1L << 40)]
     public long MaxUploadBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>Largest model archive accepted by <c>POST /api/models/import</c>: the sum of its members' sizes (default 2 GB).</summary>
+    [Range(1024, 1L << 40)]
+    public long MaxImportBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
     /// <summary>How often the registry polls the store for new model versions.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan ModelPollInterval { get; set; } = TimeSpan.FromSeconds(2);

@@ -47,6 +47,27 @@ public partial class SwaggerTests(TinyModelFactory factory) : IClassFixture<Tiny
     }
 
     [Fact]
+    public async Task Import_declares_its_raw_tar_body_and_export_its_binary_answers()
+    {
+        using var client = factory.CreateClient();
+        using var doc = JsonDocument.Parse(await client.GetStringAsync("/swagger/v1/swagger.json"));
+        var paths = doc.RootElement.GetProperty("paths");
+        var body = paths.GetProperty("/api/models/import").GetProperty("post").GetProperty("requestBody");
+        Assert.True(body.GetProperty("required").GetBoolean());
+        var content = body.GetProperty("content");
+        Assert.Equal(["application/octet-stream", "application/x-tar"], content.EnumerateObject().Select(c => c.Name).Order());
+        var schema = content.GetProperty("application/x-tar").GetProperty("schema");
+        Assert.Equal(("string", "binary"), (schema.GetProperty("type").GetString(), schema.GetProperty("format").GetString()));
+        var parameters = paths.GetProperty("/api/models/import").GetProperty("post").GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString());
+        Assert.Equal(["name", "promote"], parameters.Order());
+
+        var export = paths.GetProperty("/api/models/{model}/export").GetProperty("get");
+        var answers = export.GetProperty("responses").GetProperty("200").GetProperty("content");
+        Assert.Equal(["application/octet-stream", "application/x-tar"], answers.EnumerateObject().Select(c => c.Name).Order());
+        Assert.Contains(export.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "format");
+    }
+
+    [Fact]
     public async Task Every_schema_has_a_description_and_every_plain_property_an_example()
     {
         using var client = factory.CreateClient();

@@ -61,6 +61,18 @@ public sealed class ModelVersionStore(IDbContextFactory<RnnLmDbContext> dbFactor
         return await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.JobId == jobId, ct);
     }
 
+    // ---- Imported versions (POST /api/models/import) ------------------------------------------------------------------
+
+    /// <summary>
+    /// Registers an imported archive as the next version of <paramref name="name"/>, numbered like a trained version
+    /// (no job). <paramref name="placeArtifact"/> moves the checked, staged directory into place as in <see cref="RegisterAsync"/>.
+    /// </summary>
+    public Task<ModelVersionRecord> RegisterImportedAsync(string name, string metricsJson, bool promote,
+        Func<int, string> placeArtifact, CancellationToken ct = default) =>
+        RegisterAsync(name, metricsJson, jobId: null, promote, placeArtifact, ct);
+
+    // --------------------------------------------------------------------------------------------------------------------
+
     /// <summary>Versions, newest first, of one name or of all.</summary>
     public async Task<IReadOnlyList<ModelVersionRecord>> ListAsync(string? name = null, CancellationToken ct = default)
     {

@@ -46,7 +46,7 @@ public static class ModelArtifacts
             var weights = Path.Combine(tmp, manifest.WeightsFile);
             model.save(weights);
             vocabulary.Save(Path.Combine(tmp, manifest.VocabularyFile));
-            manifest = manifest with { VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights) };
+            manifest = manifest with { VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights), Files = HashFiles(tmp) };
             var json = Path.Combine(tmp, ManifestFile);
             File.WriteAllText(json, JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions));
             Directory.Move(tmp, full);
@@ -90,8 +90,7 @@ public static class ModelArtifacts
 
         var weights = Path.Combine(directory, manifest.WeightsFile);
         if (!File.Exists(weights)) throw new ModelFormatException(weights, "the weights file is missing");
-        if (manifest.WeightsSha256 is { } expected && !string.Equals(Sha256(weights), expected, StringComparison.OrdinalIgnoreCase))
-            throw new ModelFormatException(weights, "the weights file does not match the hash in model.json (truncated or replaced)");
+        CheckHashes(directory, manifest);
 
         RnnLanguageModel? model = null;
         try
@@ -108,7 +107,39 @@ public static class ModelArtifacts
         }
     }
 
-    private static string Sha256(string path)
+    /// <summary>
+    /// Hashes every file of the directory and checks the weights and every file <c>model.json</c> lists against the hashes it
+    /// recorded; throws <see cref="ModelFormatException"/> naming the first that is missing or differs. Returns the hashes.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> CheckHashes(string directory, ModelManifest manifest)
+    {
+        var actual = HashFiles(directory);
+        var expected = new Dictionary<string, string>(manifest.Files ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        if (manifest.WeightsSha256 is { } weights) expected.TryAdd(manifest.WeightsFile, weights);
+        foreach (var (relative, hash) in expected)
+        {
+            var path = Path.Combine(directory, relative);
+            if (!actual.TryGetValue(relative, out var found)) throw new ModelFormatException(path, $"'{relative}' is listed in model.json but missing");
+            if (!string.Equals(found, hash, StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException(path, $"'{relative}' does not match its hash in model.json (truncated or replaced)");
+        }
+        return actual;
+    }
+
+    /// <summary>Every file of a model directory but <c>model.json</c>, as relative paths with '/', in ordinal order.</summary>
+    public static IReadOnlyList<string> ListFiles(string directory) =>
+        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/'))
+            .Where(f => f != ManifestFile)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary>SHA-256 (hex) of every file <see cref="ListFiles"/> finds.</summary>
+    public static IReadOnlyDictionary<string, string> HashFiles(string directory) =>
+        ListFiles(directory).ToDictionary(f => f, f => Sha256(Path.Combine(directory, f)), StringComparer.Ordinal);
+
+    /// <summary>SHA-256 of a file, lower-case hex.</summary>
+    public static string Sha256(string path)
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));

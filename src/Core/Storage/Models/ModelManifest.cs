@@ -41,6 +41,13 @@ public sealed record ModelManifest
     public string VocabularyFile { get; init; } = "vocab.json";
     /// <summary>SHA-256 of the weights file (hex), to tell a truncated or foreign file.</summary>
     public string? WeightsSha256 { get; init; }
+    /// <summary>
+    /// SHA-256 (hex) of every other file of the directory, by relative path with '/' (the weights and vocabulary included):
+    /// what an exported archive is checked against on import. Absent in directories written before it existed.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Files { get; init; }
+    /// <summary>Where the version came from when it was imported rather than trained (null for trained versions).</summary>
+    public ModelOrigin? Origin { get; init; }
 
     /// <summary>JSON settings of model.json (camelCase, enums as strings).</summary>
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
@@ -48,4 +55,17 @@ public sealed record ModelManifest
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
+}
+
+/// <summary>The import record of a version brought in as an archive (<c>POST /api/models/import</c>).</summary>
+public sealed record ModelOrigin
+{
+    /// <summary>The name and version the archive's manifest gave, <c>name@version</c>.</summary>
+    public required string Source { get; init; }
+    /// <summary>When the source version was written.</summary>
+    public DateTimeOffset SourceCreatedAt { get; init; }
+    /// <summary>SHA-256 (hex) of the archive as uploaded.</summary>
+    public required string ArchiveSha256 { get; init; }
+    /// <summary>When it was imported (UTC).</summary>
+    public DateTimeOffset ImportedAt { get; init; }
 }
