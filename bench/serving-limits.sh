@@ -64,7 +64,7 @@ for rep in $(seq "$reps"); do
     contexts="$KJV_DIR/test.txt" words=20 | tee -a "$results"
   bench_cli load typing "$url" model=kjv-bench pid="$pid" label="cache-r$rep" concurrency=64 seconds="$seconds" \
     contexts="$KJV_DIR/test.txt" | tee -a "$results"
-  bench_cli load long "$url" model=kjv-bench pid="$pid" label="long-r$rep" concurrency=32 seconds="$seconds" characters=20000 \
+  bench_cli load long "$url" model=kjv-bench pid="$pid" label="long-r$rep" concurrency=32 seconds=$((seconds * 2)) characters=20000 \
     contexts="$KJV_DIR/test.txt" | tee -a "$results"
   service_stop
   # the same typing load without the state cache
