@@ -25,10 +25,7 @@ while (($#)); do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-need_corpus
-"$REPO_DIR/scripts/prereqs.sh" >&2
-dotnet build -c Release --nologo -v quiet "$REPO_DIR/src/Api/RnnLmService.Api.csproj" >&2
-bench_build
+service_build
 url="http://127.0.0.1:$port"
 data="$OUT_DIR/limits-data"
 log="$OUT_DIR/limits-service-$(date -u +%Y%m%dT%H%M%SZ).log"
