@@ -39,6 +39,14 @@ TUNED_MALLOC="glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold
 # which a training thread (the worker's) allocates from its own arena and faults its buffers in every step anyway.
 SERVICE_TUNABLES="$(sed -n 's/^export GLIBC_TUNABLES="\${GLIBC_TUNABLES:-\(.*\)}"$/\1/p' "$REPO_DIR/scripts/run.sh")"
 
+# The corpus, the prerequisites, the API in Release and the bench console: what a script that starts the service needs.
+service_build() {
+  need_corpus
+  "$REPO_DIR/scripts/prereqs.sh" >&2
+  dotnet build -c Release --nologo -v quiet "$REPO_DIR/src/Api/RnnLmService.Api.csproj" >&2
+  bench_build
+}
+
 # The API of this checkout (Release build) on $url with its data in $data, output appended to $log, the settings of
 # bench/service.sh (SQLite, in-process worker, 1 torch thread for training and inference, no starter model, the
 # launchers' GLIBC_TUNABLES); extra environment assignments as arguments. Sets $pid; service_stop stops it.

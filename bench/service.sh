@@ -31,10 +31,7 @@ done
 for s in $steps; do
   [[ " $all_steps " == *" $s "* ]] || { echo "unknown step $s (steps: $all_steps)" >&2; exit 2; }
 done
-need_corpus
-"$REPO_DIR/scripts/prereqs.sh" >&2
-dotnet build -c Release --nologo -v quiet "$REPO_DIR/src/Api/RnnLmService.Api.csproj" >&2
-bench_build
+service_build
 url="http://127.0.0.1:$port"
 data="$OUT_DIR/service-data"
 step() { [[ " $steps " == *" $1 "* ]]; }

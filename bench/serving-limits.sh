@@ -25,10 +25,7 @@ while (($#)); do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-need_corpus
-"$REPO_DIR/scripts/prereqs.sh" >&2
-dotnet build -c Release --nologo -v quiet "$REPO_DIR/src/Api/RnnLmService.Api.csproj" >&2
-bench_build
+service_build
 url="http://127.0.0.1:$port"
 data="$OUT_DIR/limits-data"
 log="$OUT_DIR/limits-service-$(date -u +%Y%m%dT%H%M%SZ).log"
@@ -64,7 +61,7 @@ for rep in $(seq "$reps"); do
     contexts="$KJV_DIR/test.txt" words=20 | tee -a "$results"
   bench_cli load typing "$url" model=kjv-bench pid="$pid" label="cache-r$rep" concurrency=64 seconds="$seconds" \
     contexts="$KJV_DIR/test.txt" | tee -a "$results"
-  bench_cli load long "$url" model=kjv-bench pid="$pid" label="long-r$rep" concurrency=32 seconds="$seconds" characters=20000 \
+  bench_cli load long "$url" model=kjv-bench pid="$pid" label="long-r$rep" concurrency=32 seconds=$((seconds * 2)) characters=20000 \
     contexts="$KJV_DIR/test.txt" | tee -a "$results"
   service_stop
   # the same typing load without the state cache
