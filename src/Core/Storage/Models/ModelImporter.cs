@@ -27,6 +27,7 @@ public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOpti
         if (name is not null) ModelName.Check(name, "name");
         var models = Path.Combine(options.Value.DataPath, "models");
         RemoveAbandonedImports(models);
+        var madeModels = !Directory.Exists(models);
         var staging = Path.Combine(models, $"{StagingPrefix}{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try
@@ -51,7 +52,11 @@ public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOpti
         }
         finally
         {
-            try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); }
+            try
+            {
+                if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+                if (madeModels && !Directory.EnumerateFileSystemEntries(models).Any()) Directory.Delete(models);
+            }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
