@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RnnLmService.Api.Contracts;
 using RnnLmService.Api.Errors;
+using RnnLmService.Core.Storage;
 using RnnLmService.Api.Models;
 using RnnLmService.Core.Storage.Database;
 

@@ -4,12 +4,14 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RnnLmService.Api.Contracts;
+using RnnLmService.Api.Errors;
 using RnnLmService.Core;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
+using RnnLmService.Core.Storage.Models;
 using RnnLmService.Core.Text;
 using RnnLmService.Core.Training;
 
@@ -55,9 +57,6 @@ public static partial class TrainingJobsApi
         return app;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex ModelNamePattern();
-
     internal static JobResponse ToResponse(TrainingJobRecord j, DateTime now)
     {
         double? elapsed = j.StartedAt is { } s ? ((j.FinishedAt ?? now) - s).TotalSeconds : null;
@@ -93,11 +92,11 @@ public static partial class TrainingJobsApi
         };
     }
 
-    private static async Task<Results<Accepted<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+    private static async Task<Accepted<JobResponse>> CreateAsync(
         HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, CancellationToken ct)
     {
         if (!request.HasJsonContentType())
-            return ApiProblems.UnsupportedMediaType("Send the job as application/json.");
+            throw new UnsupportedMediaTypeException("Send the job as application/json.");
         CreateTrainingJobRequest? body;
         try
         {
@@ -106,18 +105,16 @@ public static partial class TrainingJobsApi
         catch (JsonException e)
         {
             var (field, reason) = DescribeJsonError(e);
-            return ApiProblems.Invalid(field, reason);
+            throw new InvalidSettingException(field, reason);
         }
-        if (body is null) return ApiProblems.Invalid("body", "The JSON body is empty.");
+        if (body is null) throw new InvalidSettingException("body", "The JSON body is empty.");
 
-        if (string.IsNullOrEmpty(body.ModelName) || !ModelNamePattern().IsMatch(body.ModelName))
-            return ApiProblems.Invalid("modelName",
-                "modelName must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit (no path characters).");
-        if (body.Priority is < -1000 or > 1000) return ApiProblems.Invalid("priority", $"priority must be between -1000 and 1000 (was {body.Priority}).");
-        if (body.UniqueKey is { Length: > 200 }) return ApiProblems.Invalid("uniqueKey", "uniqueKey is longer than 200 characters.");
-        if (string.IsNullOrWhiteSpace(body.DatasetId)) return ApiProblems.Invalid("datasetId", "datasetId is required.");
-        var dataset = await datasets.GetAsync(body.DatasetId, ct);
-        if (dataset is null) return ApiProblems.Invalid("datasetId", $"There is no dataset '{body.DatasetId}'.");
+        var modelName = ModelNames.Check(body.ModelName, "modelName");
+        InvalidSettingException.Check(body.Priority is >= -1000 and <= 1000, "priority", $"priority must be between -1000 and 1000 (was {body.Priority}).");
+        InvalidSettingException.Check(body.UniqueKey is not { Length: > 200 }, "uniqueKey", "uniqueKey is longer than 200 characters.");
+        var datasetId = string.IsNullOrWhiteSpace(body.DatasetId) ? throw new InvalidSettingException("datasetId", "datasetId is required.") : body.DatasetId;
+        var dataset = await datasets.GetAsync(datasetId, ct)
+            ?? throw new InvalidSettingException("datasetId", $"There is no dataset '{ModelNames.Shorten(body.DatasetId)}'. GET /api/datasets lists the datasets.");
 
         var spec = new TrainingSpec
         {
@@ -125,14 +122,10 @@ public static partial class TrainingJobsApi
             Model = body.Model ?? new ModelOptions(),
             Training = body.Training ?? new TrainingOptions(),
         };
-        try
-        {
-            spec.Validate();
-            CheckFitsDataset(spec, dataset);
-        }
-        catch (InvalidSettingException e) { return ApiProblems.Invalid(e.Field, e.Reason); }
+        spec.Validate();
+        CheckFitsDataset(spec, dataset);
 
-        var job = await jobs.EnqueueAsync(new NewTrainingJob(body.ModelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey), ct);
+        var job = await jobs.EnqueueAsync(new NewTrainingJob(modelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey), ct);
         return TypedResults.Accepted($"/api/training-jobs/{job.Id}", ToResponse(job, clock.GetUtcNow().UtcDateTime));
     }
 
@@ -162,44 +155,39 @@ public static partial class TrainingJobsApi
             : $"'{path}' has a value of the wrong type or an unknown name (enums: tokenizer.kind word|character; model.cellType lstm|gru|rnnTanh; training.optimizer sgd|adam|adamW).");
     }
 
-    private static async Task<Results<Ok<JobList>, ValidationProblem>> ListAsync(JobStore jobs, TimeProvider clock, string? status, int? offset, int? limit, CancellationToken ct)
+    private static async Task<Ok<JobList>> ListAsync(JobStore jobs, TimeProvider clock, string? status, int? offset, int? limit, CancellationToken ct)
     {
         JobStatus? filter = null;
         if (status is not null)
         {
-            if (!JobStatuses.TryParse(status, out var s))
-                return ApiProblems.Invalid("status", "status must be one of queued, running, succeeded, failed, cancelled.");
+            InvalidSettingException.Check(JobStatuses.TryParse(status, out var s), "status", "status must be one of queued, running, succeeded, failed, cancelled.");
             filter = s;
         }
         var (o, l) = (offset ?? 0, limit ?? 50);
-        if (o < 0) return ApiProblems.Invalid("offset", "offset must be 0 or more.");
-        if (l is < 1 or > 500) return ApiProblems.Invalid("limit", "limit must be between 1 and 500.");
+        InvalidSettingException.Check(o >= 0, "offset", "offset must be 0 or more.");
+        InvalidSettingException.Check(l is >= 1 and <= 500, "limit", "limit must be between 1 and 500.");
         var page = await jobs.ListAsync(filter, o, l, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         return TypedResults.Ok(new JobList { Items = page.Items.Select(j => ToResponse(j, now)).ToList(), Total = page.Total, Offset = o, Limit = l });
     }
 
-    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(string id, JobStore jobs, TimeProvider clock, CancellationToken ct) =>
-        await jobs.GetAsync(id, ct) is { } job
-            ? TypedResults.Ok(ToResponse(job, clock.GetUtcNow().UtcDateTime))
-            : ApiProblems.NotFound($"There is no training job '{id}'.");
+    private static NotFoundException JobNotFound(string id) =>
+        new($"There is no training job '{ModelNames.Shorten(id)}'. GET /api/training-jobs lists the jobs.", "id", "job_not_found");
 
-    private static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelAsync(string id, JobStore jobs, TimeProvider clock, CancellationToken ct)
+    private static async Task<Ok<JobResponse>> GetAsync(string id, JobStore jobs, TimeProvider clock, CancellationToken ct) =>
+        TypedResults.Ok(ToResponse(await jobs.GetAsync(id, ct) ?? throw JobNotFound(id), clock.GetUtcNow().UtcDateTime));
+
+    private static async Task<Accepted<JobResponse>> CancelAsync(string id, JobStore jobs, TimeProvider clock, CancellationToken ct)
     {
-        try
-        {
-            var job = await jobs.RequestCancelAsync(id, ct);
-            return TypedResults.Accepted($"/api/training-jobs/{id}", ToResponse(job, clock.GetUtcNow().UtcDateTime));
-        }
-        catch (NotFoundException e) { return ApiProblems.NotFound(e.Message); }
-        catch (ConflictException e) { return ApiProblems.Conflict(e.Message); }
+        var job = await jobs.RequestCancelAsync(id, ct);
+        return TypedResults.Accepted($"/api/training-jobs/{id}", ToResponse(job, clock.GetUtcNow().UtcDateTime));
     }
 
-    private static async Task<Results<ServerSentEventsResult<JsonElement>, Ok<JobEventList>, ProblemHttpResult, ValidationProblem>> EventsAsync(
+    private static async Task<Results<ServerSentEventsResult<JsonElement>, Ok<JobEventList>>> EventsAsync(
         string id, HttpContext http, JobStore jobs, long? after, int? limit, CancellationToken ct)
     {
-        if (await jobs.GetAsync(id, ct) is null) return ApiProblems.NotFound($"There is no training job '{id}'.");
-        if (after is < 0) return ApiProblems.Invalid("after", "after must be 0 or more.");
+        _ = await jobs.GetAsync(id, ct) ?? throw JobNotFound(id);
+        InvalidSettingException.Check(after is null or >= 0, "after", "after must be 0 or more.");
         var cursor = after ?? 0;
 
         if (http.Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true))
@@ -210,7 +198,7 @@ public static partial class TrainingJobsApi
         }
 
         var l = limit ?? 500;
-        if (l is < 1 or > 5000) return ApiProblems.Invalid("limit", "limit must be between 1 and 5000.");
+        InvalidSettingException.Check(l is >= 1 and <= 5000, "limit", "limit must be between 1 and 5000.");
         var events = await jobs.EventsAfterAsync(id, cursor, l, ct);
         var items = events.Select(ToResponse).ToList();
         return TypedResults.Ok(new JobEventList { Items = items, Next = items.Count > 0 ? items[^1].Id : cursor, Finished = items.Any(IsTerminal) });
