@@ -1,5 +1,6 @@
 using RnnLmService.Api.Endpoints;
 using RnnLmService.Api.Hosting;
+using RnnLmService.Api.Security;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Worker;
 
@@ -12,7 +13,8 @@ builder.Services
     .AddRnnLmSwagger()
     .AddRnnLmOperations()
     .AddTrainingServices(builder.Configuration)
-    .AddModelServing();
+    .AddModelServing()
+    .AddRnnLmSecurity();
 
 var app = builder.Build();
 await app.Services.MigrateStoreAsync();
@@ -23,6 +25,7 @@ app.MapInferenceApi();
 app.MapOpenAiApi();
 app.MapDatasetsApi();
 app.MapTrainingJobsApi();
+app.MapKeysApi();
 app.Run();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

@@ -12,6 +12,8 @@ using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Models;
+using RnnLmService.Api.Security;
+using RnnLmService.Core.Storage.Keys;
 
 namespace RnnLmService.Api.Endpoints;
 
@@ -26,7 +28,7 @@ public static class DatasetsApi
         var group = app.MapGroup("/api/datasets").WithTags("Datasets")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/", UploadAsync).WithName("UploadDataset")
+        group.MapPost("/", UploadAsync).WithName("UploadDataset").RequireApiRole(ApiKeyRoles.Train).WithSubmissionLimits(upload: true)
             .WithMetadata(new UploadSizeLimit(app.ServiceProvider))
             .WithSummary("Upload a UTF-8 text corpus")
             .WithDescription("Streams the corpus to disk, counting lines, words, characters and bytes and hashing it (SHA-256) on the way. "
@@ -37,13 +39,13 @@ public static class DatasetsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         // No .Accepts(...) metadata: routing would answer another media type with a bare 415 before the handler's problem+json.
-        group.MapGet("/", ListAsync).WithName("ListDatasets")
+        group.MapGet("/", ListAsync).WithName("ListDatasets").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("List datasets")
             .WithDescription("Datasets, newest first, paged with offset (default 0) and limit (1-500, default 50).");
-        group.MapGet("/{id}", GetAsync).WithName("GetDataset")
+        group.MapGet("/{id}", GetAsync).WithName("GetDataset").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("Get a dataset")
             .WithDescription("One dataset with its counts per split and its SHA-256.");
-        group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset")
+        group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset").RequireApiRole(ApiKeyRoles.Admin)
             .WithSummary("Delete a dataset")
             .WithDescription("Deletes the dataset's record and files; 409 while a queued or running job uses it.")
             .ProducesProblem(StatusCodes.Status409Conflict);

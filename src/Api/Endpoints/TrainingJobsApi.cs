@@ -4,7 +4,11 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RnnLmService.Api.Contracts;
+using Microsoft.Extensions.Options;
 using RnnLmService.Api.Errors;
+using RnnLmService.Api.Security;
+using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage.Keys;
 using RnnLmService.Core;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Storage;
@@ -30,7 +34,7 @@ public static partial class TrainingJobsApi
         var group = app.MapGroup("/api/training-jobs").WithTags("Training jobs")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/", CreateAsync).WithName("CreateTrainingJob")
+        group.MapPost("/", CreateAsync).WithName("CreateTrainingJob").RequireApiRole(ApiKeyRoles.Train).WithSubmissionLimits()
             .WithSummary("Queue a training job")
             .WithDescription("Body (application/json, CreateTrainingJobRequest): datasetId, modelName, optional priority, promote, uniqueKey, "
                 + "and hyperparameters in tokenizer {kind, lowercase, splitPunctuation, maxVocabularySize, minCount}, model {cellType, "
@@ -38,18 +42,18 @@ public static partial class TrainingJobsApi
                 + "weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed}; anything left out takes the engine's default. "
                 + "Every value is checked with its range (400 naming the field); answers 202 with Location of the queued job.")
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        group.MapGet("/", ListAsync).WithName("ListTrainingJobs")
+        group.MapGet("/", ListAsync).WithName("ListTrainingJobs").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("List training jobs")
             .WithDescription("Jobs, newest first; filter with status (queued, running, succeeded, failed, cancelled), page with offset and limit (1-500).");
-        group.MapGet("/{id}", GetAsync).WithName("GetTrainingJob")
+        group.MapGet("/{id}", GetAsync).WithName("GetTrainingJob").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("Get a training job")
             .WithDescription("Status and progress: epoch, step, total steps, train loss, validation perplexity and the best so far, tokens/s, "
                 + "elapsed and ETA; when finished the model version it produced and its test perplexity, or the failure reason.");
-        group.MapGet("/{id}/events", EventsAsync).WithName("GetTrainingJobEvents")
+        group.MapGet("/{id}/events", EventsAsync).WithName("GetTrainingJobEvents").RequireApiRole(ApiKeyRoles.Read).WithEventStreamLimit()
             .WithSummary("Follow a training job's events")
             .WithDescription("With Accept: text/event-stream, Server-Sent Events (event name = type, id = cursor, data = payload) that end after "
                 + "the terminal status; Last-Event-ID resumes. Otherwise JSON: the events after the cursor ?after= (default 0), at most limit.");
-        group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelTrainingJob")
+        group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelTrainingJob").RequireApiRole(ApiKeyRoles.Train)
             .WithSummary("Cancel a training job")
             .WithDescription("A queued job is cancelled at once; a running one is flagged and its worker stops it within seconds (202 either way). "
                 + "A finished job answers 409.")
@@ -93,7 +97,7 @@ public static partial class TrainingJobsApi
     }
 
     private static async Task<Accepted<JobResponse>> CreateAsync(
-        HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, CancellationToken ct)
+        HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
         if (!request.HasJsonContentType())
             throw new UnsupportedMediaTypeException("Send the job as application/json.");
@@ -125,8 +129,19 @@ public static partial class TrainingJobsApi
         spec.Validate();
         CheckFitsDataset(spec, dataset);
 
+        await CheckQueueRoomAsync(jobs, options.Value.Limits.MaxQueuedJobs, ct);
         var job = await jobs.EnqueueAsync(new NewTrainingJob(modelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey), ct);
         return TypedResults.Accepted($"/api/training-jobs/{job.Id}", ToResponse(job, clock.GetUtcNow().UtcDateTime));
+    }
+
+    /// <summary>429 when <c>RnnLm:Limits:MaxQueuedJobs</c> jobs are already queued (0: no bound).</summary>
+    private static async Task CheckQueueRoomAsync(JobStore jobs, int max, CancellationToken ct)
+    {
+        if (max <= 0) return;
+        var queued = (await jobs.ListAsync(JobStatus.Queued, 0, 1, ct)).Total;
+        if (queued >= max)
+            throw new RateLimitedException($"{queued} jobs are already queued, the most the service takes (RnnLm:Limits:MaxQueuedJobs); retry when some have run.",
+                TimeSpan.FromSeconds(30), "too_many_queued_jobs");
     }
 
     /// <summary>
