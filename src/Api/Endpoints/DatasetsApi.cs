@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using RnnLmService.Api.Contracts;
 using RnnLmService.Api.Errors;
+using RnnLmService.Api.Hosting;
 using RnnLmService.Core;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage;
@@ -30,6 +31,7 @@ public static class DatasetsApi
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", UploadAsync).WithName("UploadDataset").RequireApiRole(ApiKeyRoles.Train).WithSubmissionLimits(upload: true)
             .WithMetadata(new UploadSizeLimit(app.ServiceProvider))
+            .WithDocumentedBody(typeof(DatasetTextRequest), multipart: true)
             .WithSummary("Upload a UTF-8 text corpus")
             .WithDescription("Streams the corpus to disk, counting lines, words, characters and bytes and hashing it (SHA-256) on the way. "
                 + "Send multipart/form-data with one file field 'file' (split at upload into contiguous train/valid/test by line: the last "

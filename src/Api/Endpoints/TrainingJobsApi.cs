@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using RnnLmService.Api.Contracts;
 using Microsoft.Extensions.Options;
 using RnnLmService.Api.Errors;
+using RnnLmService.Api.Hosting;
 using RnnLmService.Api.Security;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage.Keys;
@@ -41,6 +42,11 @@ public static partial class TrainingJobsApi
                 + "embeddingSize, hiddenSize, layers, dropout, tieWeights} and training {optimizer, learningRate, annealFactor, clip, "
                 + "weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed}; anything left out takes the engine's default. "
                 + "Every value is checked with its range (400 naming the field); answers 202 with Location of the queued job.")
+            .WithDocumentedBody(typeof(CreateTrainingJobRequest), jsonExample: """
+                {"datasetId": "ds_0123456789abcdef", "modelName": "my-model", "promote": true,
+                 "model": {"cellType": "lstm", "embeddingSize": 200, "hiddenSize": 200, "layers": 2, "dropout": 0.2},
+                 "training": {"epochs": 6, "batchSize": 20, "bptt": 35, "learningRate": 20}}
+                """)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         group.MapGet("/", ListAsync).WithName("ListTrainingJobs").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("List training jobs")
