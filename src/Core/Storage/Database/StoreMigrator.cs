@@ -35,8 +35,22 @@ public static class StoreMigrator
 
         try
         {
-            await using var db = factory.CreateDbContext();
-            await db.Database.MigrateAsync(cancellationToken);
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await using var db = factory.CreateDbContext();
+                    await db.Database.MigrateAsync(cancellationToken);
+                    break;
+                }
+                catch (PostgresException e) when (attempt < 5 && e.SqlState is PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject or PostgresErrorCodes.UniqueViolation)
+                {
+                    // PostgreSQL's migration lock lasts one migration's transaction: with several pending migrations,
+                    // another process starting at once may apply the next one first. Its work is then in the history;
+                    // migrating again continues from there (measured: three starts at once with two migrations).
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
+                }
+            }
         }
         catch (Exception e) when (e is NpgsqlException or SqliteException or SocketException or TimeoutException
                                       || e.InnerException is NpgsqlException or SocketException or TimeoutException)
