@@ -18,10 +18,22 @@ public sealed class AccessMode(IServer server, IOptions<RnnLmOptions> options, A
     /// <summary>Name of the key made at first start.</summary>
     public const string BootstrapKeyName = "first-start-admin";
 
-    private readonly Lazy<Task<bool>> _loopback = new(() => InitializeAsync(server, options.Value, keys, store, logger));
+    private readonly Lock _gate = new();
+    private Task<bool>? _loopback;
 
-    /// <summary>Whether the server listens only on loopback; makes the first-start key when it does not and none exists.</summary>
-    public Task<bool> ListensOnLoopbackOnlyAsync() => _loopback.Value;
+    /// <summary>
+    /// Whether the server listens only on loopback; makes the first-start key when it does not and none exists. Decided
+    /// once; a failed attempt (the store unreachable) is tried again by the next request.
+    /// </summary>
+    public Task<bool> ListensOnLoopbackOnlyAsync()
+    {
+        lock (_gate)
+        {
+            if (_loopback is null || _loopback.IsFaulted || _loopback.IsCanceled)
+                _loopback = InitializeAsync(server, options.Value, keys, store, logger);
+            return _loopback;
+        }
+    }
 
     /// <summary>Whether <c>RnnLm:Auth:AllowAnonymous</c> opens the service deliberately.</summary>
     public bool AllowsAnonymous => options.Value.Auth.AllowAnonymous;
