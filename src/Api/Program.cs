@@ -1,5 +1,6 @@
 using RnnLmService.Api.Endpoints;
 using RnnLmService.Api.Hosting;
+using RnnLmService.Api.Security;
 using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Worker;
@@ -15,7 +16,8 @@ builder.Services
     .AddRnnLmOperations()
     .AddRnnLmStore()
     .AddTrainingWorker()
-    .AddModelServing();
+    .AddModelServing()
+    .AddRnnLmSecurity();
 
 var app = builder.Build();
 await app.Services.MigrateStoreAsync();
@@ -26,6 +28,7 @@ app.MapInferenceApi();
 app.MapOpenAiApi();
 app.MapDatasetsApi();
 app.MapTrainingJobsApi();
+app.MapKeysApi();
 app.Run();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

@@ -18,6 +18,13 @@ public static class TrainingServices
     public static IServiceCollection AddRnnLmOptions(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RnnLmOptions>().Bind(configuration.GetSection(RnnLmOptions.SectionName)).ValidateOnStart();
+        // Binding appends to lists, and a host may bind the section more than once: the lists are read once more, last.
+        services.PostConfigure<RnnLmOptions>(o =>
+        {
+            var section = configuration.GetSection(RnnLmOptions.SectionName);
+            o.Auth.Keys = section.GetSection("Auth:Keys").Get<List<ConfiguredApiKey>>() ?? [];
+            o.Cors.Origins = section.GetSection("Cors:Origins").Get<List<string>>() ?? [];
+        });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RnnLmOptions>, RnnLmOptionsValidator>());
         return services;
     }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -6,11 +5,16 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using RnnLmService.Api.Contracts;
+using RnnLmService.Api.Errors;
+using RnnLmService.Api.Hosting;
 using RnnLmService.Core;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
+using RnnLmService.Core.Storage.Models;
+using RnnLmService.Api.Security;
+using RnnLmService.Core.Storage.Keys;
 
 namespace RnnLmService.Api.Endpoints;
 
@@ -20,15 +24,14 @@ namespace RnnLmService.Api.Endpoints;
 /// </summary>
 public static class DatasetsApi
 {
-    private const int MaxNameLength = 200;
-
     public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/datasets").WithTags("Datasets")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/", UploadAsync).WithName("UploadDataset")
+        group.MapPost("/", UploadAsync).WithName("UploadDataset").RequireApiRole(ApiKeyRoles.Train).WithSubmissionLimits(upload: true)
             .WithMetadata(new UploadSizeLimit(app.ServiceProvider))
+            .WithDocumentedBody(typeof(DatasetTextRequest), multipart: true)
             .WithSummary("Upload a UTF-8 text corpus")
             .WithDescription("Streams the corpus to disk, counting lines, words, characters and bytes and hashing it (SHA-256) on the way. "
                 + "Send multipart/form-data with one file field 'file' (split at upload into contiguous train/valid/test by line: the last "
@@ -38,13 +41,13 @@ public static class DatasetsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         // No .Accepts(...) metadata: routing would answer another media type with a bare 415 before the handler's problem+json.
-        group.MapGet("/", ListAsync).WithName("ListDatasets")
+        group.MapGet("/", ListAsync).WithName("ListDatasets").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("List datasets")
             .WithDescription("Datasets, newest first, paged with offset (default 0) and limit (1-500, default 50).");
-        group.MapGet("/{id}", GetAsync).WithName("GetDataset")
+        group.MapGet("/{id}", GetAsync).WithName("GetDataset").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("Get a dataset")
             .WithDescription("One dataset with its counts per split and its SHA-256.");
-        group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset")
+        group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset").RequireApiRole(ApiKeyRoles.Admin)
             .WithSummary("Delete a dataset")
             .WithDescription("Deletes the dataset's record and files; 409 while a queued or running job uses it.")
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -82,7 +85,7 @@ public static class DatasetsApi
         },
     };
 
-    private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> UploadAsync(
+    private static async Task<Created<DatasetResponse>> UploadAsync(
         HttpContext http, DatasetStore store, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
         var contentType = http.Request.ContentType;
@@ -98,7 +101,7 @@ public static class DatasetsApi
         var slack = json ? 0 : MultipartSlack;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
             size.MaxRequestBodySize = limit + slack;
-        if (http.Request.ContentLength > limit + slack) return ApiProblems.TooLarge(tooLarge);
+        if (http.Request.ContentLength > limit + slack) throw new UploadTooLargeException(tooLarge);
 
         try
         {
@@ -106,47 +109,42 @@ public static class DatasetsApi
             if (contentType is not null && contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
             {
                 var boundary = HeaderUtilities.RemoveQuotes(MediaTypeHeaderValue.Parse(contentType).Boundary).Value;
-                if (string.IsNullOrEmpty(boundary)) return ApiProblems.Invalid("file", "The multipart body has no boundary.");
+                if (string.IsNullOrEmpty(boundary)) throw new InvalidSettingException("file", "The multipart body has no boundary.");
                 record = await ReadMultipartAsync(http, store, boundary, limit, ct);
             }
             else if (json)
             {
-                DatasetTextRequest? body;
-                try { body = await http.Request.ReadFromJsonAsync<DatasetTextRequest>(ct); }
-                catch (JsonException e) { return ApiProblems.Invalid("body", $"The JSON body is not valid: {e.Message}"); }
-                if (body is null) return ApiProblems.Invalid("body", "The JSON body is empty.");
-                if (body.Name is { Length: > MaxNameLength }) return ApiProblems.Invalid("name", $"name is longer than {MaxNameLength} characters.");
+                var body = await http.Request.ReadFromJsonAsync<DatasetTextRequest>(ct)
+                    ?? throw new InvalidSettingException("body", "The JSON body is empty.");
+                if (body.Name is { Length: > DatasetNames.MaxLength })
+                    throw new InvalidSettingException("name", $"name is longer than {DatasetNames.MaxLength} characters.");
                 if (body.Text is null && body.Train is null && body.Valid is null && body.Test is null)
-                    return ApiProblems.Invalid("text", "Send 'text' (split 80/10/10 by line) or 'train', 'valid' and 'test'.");
+                    throw new InvalidSettingException("text", "Send 'text' (split 80/10/10 by line) or 'train', 'valid' and 'test'.");
                 try { record = await store.CreateFromTextAsync(body.Name, body.Text, body.Train, body.Valid, body.Test, ct); }
                 catch (InvalidSettingException e) when (e.Field == DatasetStore.SingleFileField)
                 {
                     // The store names its single-file field 'file'; in a JSON upload the client sent 'text'.
-                    return ApiProblems.Invalid("text", e.Reason.Replace("'file'", "'text'"));
+                    throw new InvalidSettingException("text", e.Reason.Replace("'file'", "'text'"));
                 }
             }
             else
             {
-                return ApiProblems.UnsupportedMediaType("Send multipart/form-data with 'file' (or 'train', 'valid', 'test'), or application/json {\"name\", \"text\"}.");
+                throw new UnsupportedMediaTypeException("Send multipart/form-data with 'file' (or 'train', 'valid', 'test'), or application/json {\"name\", \"text\"}.");
             }
             return TypedResults.Created($"/api/datasets/{record.Id}", ToResponse(record));
         }
-        catch (InvalidSettingException e) { return ApiProblems.Invalid(e.Field, e.Reason); } // includes CorpusException
-        catch (PayloadTooLargeException e) { return ApiProblems.TooLarge(e.Message); }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return ApiProblems.TooLarge(tooLarge);
+            throw new UploadTooLargeException(tooLarge);
         }
         catch (InvalidDataException e) when (e.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase))
         {
-            return ApiProblems.TooLarge(tooLarge);
+            throw new UploadTooLargeException(tooLarge);
         }
-        catch (InvalidDataException e) { return ApiProblems.Invalid("file", $"The multipart body is malformed: {e.Message}"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Full disk or unwritable data directory: the server's fault, said plainly.
-            return TypedResults.Problem($"The dataset could not be written to the data directory: {e.Message}",
-                statusCode: StatusCodes.Status507InsufficientStorage, title: "Cannot store the dataset");
+            // Full disk or unwritable data directory: the server's fault; the path stays in the log.
+            throw new StorageFailedException("The dataset could not be written to the server's data directory (full disk or no permission).", e);
         }
     }
 
@@ -154,7 +152,11 @@ public static class DatasetsApi
     private static async Task<DatasetRecord> ReadMultipartAsync(HttpContext http, DatasetStore store, string boundary, long limit, CancellationToken ct)
     {
         // The upload counts its own bytes (413 naming the limit); the reader's section limit is only a backstop.
-        var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = limit + 64 * 1024 };
+        var reader = new MultipartReader(boundary, http.Request.Body)
+        {
+            BodyLengthLimit = limit + 64 * 1024,
+            HeadersLengthLimit = DatasetNames.MaxSectionHeaderBytes, // bounds the file name before it is read
+        };
         string? name = null;
         await using var upload = store.BeginUpload(null);
         while (await reader.ReadNextSectionAsync(ct) is { } section)
@@ -164,40 +166,35 @@ public static class DatasetsApi
             var field = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
             if (field == "name" && !disposition.IsFileDisposition())
             {
-                using var sr = new StreamReader(section.Body);
-                name = (await sr.ReadToEndAsync(ct)).Trim();
-                if (name.Length > MaxNameLength) throw new InvalidSettingException("name", $"name is longer than {MaxNameLength} characters.");
+                name = (await DatasetNames.ReadBoundedAsync(section.Body, ct)).Trim();
                 continue;
             }
-            upload.SuggestedName ??= HeaderUtilities.RemoveQuotes(disposition.FileName).Value is { Length: > 0 } fileName
-                ? Path.GetFileNameWithoutExtension(fileName)
-                : null;
+            var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
+            InvalidSettingException.Check(fileName is null || fileName.Length <= DatasetNames.MaxFileNameLength, field,
+                $"The file name of '{field}' is longer than {DatasetNames.MaxFileNameLength} characters.");
+            upload.SuggestedName ??= fileName is { Length: > 0 } ? Path.GetFileNameWithoutExtension(fileName) : null;
             await upload.AddFileAsync(field, section.Body, ct);
         }
         if (!string.IsNullOrWhiteSpace(name)) upload.SuggestedName = name;
         return await upload.CommitAsync(ct);
     }
 
-    private static async Task<Results<Ok<DatasetList>, ValidationProblem>> ListAsync(DatasetStore store, int? offset, int? limit, CancellationToken ct)
+    private static async Task<Ok<DatasetList>> ListAsync(DatasetStore store, int? offset, int? limit, CancellationToken ct)
     {
         var (o, l) = (offset ?? 0, limit ?? 50);
-        if (o < 0) return ApiProblems.Invalid("offset", "offset must be 0 or more.");
-        if (l is < 1 or > 500) return ApiProblems.Invalid("limit", "limit must be between 1 and 500.");
+        InvalidSettingException.Check(o >= 0, "offset", "offset must be 0 or more.");
+        InvalidSettingException.Check(l is >= 1 and <= 500, "limit", "limit must be between 1 and 500.");
         var (items, total) = await store.ListAsync(o, l, ct);
         return TypedResults.Ok(new DatasetList { Items = items.Select(ToResponse).ToList(), Total = total, Offset = o, Limit = l });
     }
 
-    private static async Task<Results<Ok<DatasetResponse>, ProblemHttpResult>> GetAsync(string id, DatasetStore store, CancellationToken ct) =>
-        await store.GetAsync(id, ct) is { } d ? TypedResults.Ok(ToResponse(d)) : ApiProblems.NotFound($"There is no dataset '{id}'.");
+    private static async Task<Ok<DatasetResponse>> GetAsync(string id, DatasetStore store, CancellationToken ct) =>
+        TypedResults.Ok(ToResponse(await store.GetAsync(id, ct)
+            ?? throw new NotFoundException($"There is no dataset '{ModelNames.Shorten(id)}'. GET /api/datasets lists the datasets.", "id", "dataset_not_found")));
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, DatasetStore store, CancellationToken ct)
+    private static async Task<NoContent> DeleteAsync(string id, DatasetStore store, CancellationToken ct)
     {
-        try
-        {
-            await store.DeleteAsync(id, ct);
-            return TypedResults.NoContent();
-        }
-        catch (NotFoundException e) { return ApiProblems.NotFound(e.Message); }
-        catch (ConflictException e) { return ApiProblems.Conflict(e.Message); }
+        await store.DeleteAsync(id, ct);
+        return TypedResults.NoContent();
     }
 }

@@ -13,6 +13,8 @@ using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Inference;
 using ApiWordProbability = RnnLmService.Api.Contracts.WordProbability;
 using ApiGeneratedToken = RnnLmService.Api.Contracts.GeneratedToken;
+using RnnLmService.Api.Security;
+using RnnLmService.Core.Storage.Keys;
 
 namespace RnnLmService.Api.Endpoints;
 
@@ -22,7 +24,7 @@ public static class InferenceApi
     /// <summary>Maps the inference endpoints.</summary>
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/models/{model}").WithTags("Inference")
+        var group = app.MapGroup("/api/models/{model}").WithTags("Inference").RequireApiRole(ApiKeyRoles.Read).WithInferenceLimits()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)

@@ -5,10 +5,13 @@ using Microsoft.Net.Http.Headers;
 using RnnLmService.Api.Contracts;
 using RnnLmService.Api.Errors;
 using RnnLmService.Api.Hosting;
+using RnnLmService.Core.Storage;
 using RnnLmService.Api.Models;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Models;
+using RnnLmService.Api.Security;
+using RnnLmService.Core.Storage.Keys;
 
 namespace RnnLmService.Api.Endpoints;
 
@@ -28,32 +31,32 @@ public static class ModelsApi
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapGet("/", List)
-            .WithName("ListModels")
+            .WithName("ListModels").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("List models and their versions")
             .WithDescription("Every model name in the store with its versions (newest first), metrics, which version the bare name resolves to, which versions this replica has loaded, and the default model.");
         group.MapGet("/{name}", Get)
-            .WithName("GetModel")
+            .WithName("GetModel").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("One model and its versions")
             .WithDescription("{name} is a model name (all its versions) or name@version (that version only).");
         group.MapPost("/{model}/load", Load)
-            .WithName("LoadModel")
+            .WithName("LoadModel").RequireApiRole(ApiKeyRoles.Admin)
             .WithSummary("Load a model version into this replica")
             .WithDescription("Loads name (its promoted, else newest, version) or name@version so the first request does not wait; it stays loaded until unloaded, or, with ?keepAlive= (seconds or a duration such as 10m, as Ollama's keep_alive), for that long after its last request. Concurrent loads of one version load it once.")
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         group.MapPost("/{model}/unload", Unload)
-            .WithName("UnloadModel")
+            .WithName("UnloadModel").RequireApiRole(ApiKeyRoles.Admin)
             .WithSummary("Unload a model version from this replica")
             .WithDescription("Waits for the requests in flight on the version to finish, then frees it. A later request loads it again.");
         group.MapDelete("/{model}", Delete)
-            .WithName("DeleteModel")
+            .WithName("DeleteModel").RequireApiRole(ApiKeyRoles.Admin)
             .WithSummary("Delete a model version or a whole model")
             .WithDescription("name@version deletes that version; name deletes every version of the name. Unloads, removes the records and the files.");
         group.MapPut("/{model}/default", SetDefault)
-            .WithName("SetDefaultModel")
+            .WithName("SetDefaultModel").RequireApiRole(ApiKeyRoles.Admin)
             .WithSummary("Make a model the default")
             .WithDescription("The default model answers requests that name no model (e.g. /v1/completions without model). name@version also makes that version what the bare name resolves to (promotes it).");
         group.MapGet("/{model}/export", Export)
-            .WithName("ExportModel")
+            .WithName("ExportModel").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("Download a model version")
             .WithDescription("Streams name (its promoted, else newest, version) or name@version. Default (format=archive): one uncompressed "
                 + "tar (application/x-tar) of the version's directory: model.json first (architecture, tokenizer, recipe, metrics and the "
@@ -65,7 +68,7 @@ public static class ModelsApi
             .Produces<Stream>(StatusCodes.Status200OK, ModelArchive.MediaType, SafetensorsWriter.MediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         group.MapPost("/import", Import)
-            .WithName("ImportModel")
+            .WithName("ImportModel").RequireApiRole(ApiKeyRoles.Admin)
             .WithMetadata(new ConfiguredBodyLimit(app.ServiceProvider, o => o.Serving.MaxImportBytes + TarSlack))
             .WithMetadata(new RawRequestBody("A model archive as GET /api/models/{model}/export writes it (uncompressed tar), as the raw body.", ImportMediaTypes))
             .WithSummary("Import a model archive as a new version")

@@ -10,6 +10,8 @@ using RnnLmService.Api.Serving;
 using RnnLmService.Core;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Inference;
+using RnnLmService.Api.Security;
+using RnnLmService.Core.Storage.Keys;
 
 namespace RnnLmService.Api.Endpoints;
 
@@ -25,7 +27,7 @@ public static class OpenAiApi
     /// <summary>Maps <c>/v1</c>.</summary>
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1").WithTags("OpenAI-compatible");
+        var group = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireApiRole(ApiKeyRoles.Read).WithInferenceLimits();
         group.MapGet("/models", ListModels)
             .WithName("OpenAiListModels")
             .WithSummary("List models (OpenAI shape)")

@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Prometheus;
+using RnnLmService.Api.Security;
+using RnnLmService.Core.Configuration;
 
 namespace RnnLmService.Api.Endpoints;
 
@@ -10,7 +13,8 @@ public static class OperationsApi
     /// <summary>Maps the health and metrics endpoints.</summary>
     public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder app)
     {
-        var health = app.MapGroup("/health").WithTags("Operations");
+        var health = app.MapGroup("/health").WithTags("Operations").AllowAnyone();
+        var protectMetrics = app.ServiceProvider.GetRequiredService<IOptions<RnnLmOptions>>().Value.Auth.ProtectMetrics;
         health.MapGet("/live", Live)
             .WithName("Liveness")
             .WithSummary("Is the process up")
@@ -21,7 +25,7 @@ public static class OperationsApi
             .WithDescription("200 when every readiness check passes (the store is reachable and the default model is loaded), otherwise 503 with each check's status; for readiness probes and load balancers.")
             .Produces<HealthResponse>(StatusCodes.Status200OK)
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
-        app.MapGet("/metrics", Metrics)
+        app.MapGet("/metrics", Metrics).RequireReadWhen(protectMetrics)
             .WithTags("Operations")
             .WithName("Metrics")
             .WithSummary("Prometheus metrics")

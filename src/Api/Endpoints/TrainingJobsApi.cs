@@ -5,8 +5,12 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RnnLmService.Api.Contracts;
-using RnnLmService.Core;
+using RnnLmService.Api.Errors;
+using RnnLmService.Api.Hosting;
+using RnnLmService.Api.Security;
 using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage.Keys;
+using RnnLmService.Core;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Database;
@@ -31,26 +35,31 @@ public static partial class TrainingJobsApi
         var group = app.MapGroup("/api/training-jobs").WithTags("Training jobs")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/", CreateAsync).WithName("CreateTrainingJob")
+        group.MapPost("/", CreateAsync).WithName("CreateTrainingJob").RequireApiRole(ApiKeyRoles.Train).WithSubmissionLimits()
             .WithSummary("Queue a training job")
             .WithDescription("Body (application/json, CreateTrainingJobRequest): datasetId, modelName, optional priority, promote, uniqueKey, "
                 + "and hyperparameters in tokenizer {kind, lowercase, splitPunctuation, maxVocabularySize, minCount}, model {cellType, "
                 + "embeddingSize, hiddenSize, layers, dropout, tieWeights} and training {optimizer, learningRate, annealFactor, clip, "
                 + "weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed}; anything left out takes the engine's default. "
                 + "Every value is checked with its range (400 naming the field); answers 202 with Location of the queued job.")
+            .WithDocumentedBody(typeof(CreateTrainingJobRequest), jsonExample: """
+                {"datasetId": "ds_0123456789abcdef", "modelName": "my-model", "promote": true,
+                 "model": {"cellType": "lstm", "embeddingSize": 200, "hiddenSize": 200, "layers": 2, "dropout": 0.2},
+                 "training": {"epochs": 6, "batchSize": 20, "bptt": 35, "learningRate": 20}}
+                """)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        group.MapGet("/", ListAsync).WithName("ListTrainingJobs")
+        group.MapGet("/", ListAsync).WithName("ListTrainingJobs").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("List training jobs")
             .WithDescription("Jobs, newest first; filter with status (queued, running, succeeded, failed, cancelled), page with offset and limit (1-500).");
-        group.MapGet("/{id}", GetAsync).WithName("GetTrainingJob")
+        group.MapGet("/{id}", GetAsync).WithName("GetTrainingJob").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("Get a training job")
             .WithDescription("Status and progress: epoch, step, total steps, train loss, validation perplexity and the best so far, tokens/s, "
                 + "elapsed and ETA; when finished the model version it produced and its test perplexity, or the failure reason.");
-        group.MapGet("/{id}/events", EventsAsync).WithName("GetTrainingJobEvents")
+        group.MapGet("/{id}/events", EventsAsync).WithName("GetTrainingJobEvents").RequireApiRole(ApiKeyRoles.Read).WithEventStreamLimit()
             .WithSummary("Follow a training job's events")
             .WithDescription("With Accept: text/event-stream, Server-Sent Events (event name = type, id = cursor, data = payload) that end after "
                 + "the terminal status; Last-Event-ID resumes. Otherwise JSON: the events after the cursor ?after= (default 0), at most limit.");
-        group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelTrainingJob")
+        group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelTrainingJob").RequireApiRole(ApiKeyRoles.Train)
             .WithSummary("Cancel a training job")
             .WithDescription("A queued job is cancelled at once; a running one is flagged and its worker stops it within seconds (202 either way). "
                 + "A finished job answers 409.")
@@ -93,11 +102,11 @@ public static partial class TrainingJobsApi
         };
     }
 
-    private static async Task<Results<Accepted<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+    private static async Task<Accepted<JobResponse>> CreateAsync(
         HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
         if (!request.HasJsonContentType())
-            return ApiProblems.UnsupportedMediaType("Send the job as application/json.");
+            throw new UnsupportedMediaTypeException("Send the job as application/json.");
         CreateTrainingJobRequest? body;
         try
         {
@@ -106,17 +115,16 @@ public static partial class TrainingJobsApi
         catch (JsonException e)
         {
             var (field, reason) = DescribeJsonError(e);
-            return ApiProblems.Invalid(field, reason);
+            throw new InvalidSettingException(field, reason);
         }
-        if (body is null) return ApiProblems.Invalid("body", "The JSON body is empty.");
+        if (body is null) throw new InvalidSettingException("body", "The JSON body is empty.");
 
-        if (!ModelName.IsValid(body.ModelName))
-            return ApiProblems.Invalid("modelName", $"modelName must be {ModelName.Rule}.");
-        if (body.Priority is < -1000 or > 1000) return ApiProblems.Invalid("priority", $"priority must be between -1000 and 1000 (was {body.Priority}).");
-        if (body.UniqueKey is { Length: > 200 }) return ApiProblems.Invalid("uniqueKey", "uniqueKey is longer than 200 characters.");
-        if (string.IsNullOrWhiteSpace(body.DatasetId)) return ApiProblems.Invalid("datasetId", "datasetId is required.");
-        var dataset = await datasets.GetAsync(body.DatasetId, ct);
-        if (dataset is null) return ApiProblems.Invalid("datasetId", $"There is no dataset '{body.DatasetId}'.");
+        var modelName = ModelNames.Check(body.ModelName, "modelName");
+        InvalidSettingException.Check(body.Priority is >= -1000 and <= 1000, "priority", $"priority must be between -1000 and 1000 (was {body.Priority}).");
+        InvalidSettingException.Check(body.UniqueKey is not { Length: > 200 }, "uniqueKey", "uniqueKey is longer than 200 characters.");
+        var datasetId = string.IsNullOrWhiteSpace(body.DatasetId) ? throw new InvalidSettingException("datasetId", "datasetId is required.") : body.DatasetId;
+        var dataset = await datasets.GetAsync(datasetId, ct)
+            ?? throw new InvalidSettingException("datasetId", $"There is no dataset '{ModelNames.Shorten(body.DatasetId)}'. GET /api/datasets lists the datasets.");
 
         var spec = new TrainingSpec
         {
@@ -124,16 +132,23 @@ public static partial class TrainingJobsApi
             Model = body.Model ?? new ModelOptions(),
             Training = body.Training ?? new TrainingOptions(),
         };
-        try
-        {
-            spec.Validate();
-            CheckFitsDataset(spec, dataset);
-            CheckFitsMemory(spec, dataset, options.Value.Worker.JobMemoryBudget);
-        }
-        catch (InvalidSettingException e) { return ApiProblems.Invalid(e.Field, e.Reason); }
+        spec.Validate();
+        CheckFitsDataset(spec, dataset);
+        CheckFitsMemory(spec, dataset, options.Value.Worker.JobMemoryBudget);
 
-        var job = await jobs.EnqueueAsync(new NewTrainingJob(body.ModelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey), ct);
+        await CheckQueueRoomAsync(jobs, options.Value.Limits.MaxQueuedJobs, ct);
+        var job = await jobs.EnqueueAsync(new NewTrainingJob(modelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey), ct);
         return TypedResults.Accepted($"/api/training-jobs/{job.Id}", ToResponse(job, clock.GetUtcNow().UtcDateTime));
+    }
+
+    /// <summary>429 when <c>RnnLm:Limits:MaxQueuedJobs</c> jobs are already queued (0: no bound).</summary>
+    private static async Task CheckQueueRoomAsync(JobStore jobs, int max, CancellationToken ct)
+    {
+        if (max <= 0) return;
+        var queued = (await jobs.ListAsync(JobStatus.Queued, 0, 1, ct)).Total;
+        if (queued >= max)
+            throw new RateLimitedException($"{queued} jobs are already queued, the most the service takes (RnnLm:Limits:MaxQueuedJobs); retry when some have run.",
+                TimeSpan.FromSeconds(30), "too_many_queued_jobs");
     }
 
     /// <summary>
@@ -179,44 +194,39 @@ public static partial class TrainingJobsApi
             : $"'{path}' has a value of the wrong type or an unknown name (enums: tokenizer.kind word|character; model.cellType lstm|gru|rnnTanh; training.optimizer sgd|adam|adamW).");
     }
 
-    private static async Task<Results<Ok<JobList>, ValidationProblem>> ListAsync(JobStore jobs, TimeProvider clock, string? status, int? offset, int? limit, CancellationToken ct)
+    private static async Task<Ok<JobList>> ListAsync(JobStore jobs, TimeProvider clock, string? status, int? offset, int? limit, CancellationToken ct)
     {
         JobStatus? filter = null;
         if (status is not null)
         {
-            if (!JobStatuses.TryParse(status, out var s))
-                return ApiProblems.Invalid("status", "status must be one of queued, running, succeeded, failed, cancelled.");
+            InvalidSettingException.Check(JobStatuses.TryParse(status, out var s), "status", "status must be one of queued, running, succeeded, failed, cancelled.");
             filter = s;
         }
         var (o, l) = (offset ?? 0, limit ?? 50);
-        if (o < 0) return ApiProblems.Invalid("offset", "offset must be 0 or more.");
-        if (l is < 1 or > 500) return ApiProblems.Invalid("limit", "limit must be between 1 and 500.");
+        InvalidSettingException.Check(o >= 0, "offset", "offset must be 0 or more.");
+        InvalidSettingException.Check(l is >= 1 and <= 500, "limit", "limit must be between 1 and 500.");
         var page = await jobs.ListAsync(filter, o, l, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         return TypedResults.Ok(new JobList { Items = page.Items.Select(j => ToResponse(j, now)).ToList(), Total = page.Total, Offset = o, Limit = l });
     }
 
-    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(string id, JobStore jobs, TimeProvider clock, CancellationToken ct) =>
-        await jobs.GetAsync(id, ct) is { } job
-            ? TypedResults.Ok(ToResponse(job, clock.GetUtcNow().UtcDateTime))
-            : ApiProblems.NotFound($"There is no training job '{id}'.");
+    private static NotFoundException JobNotFound(string id) =>
+        new($"There is no training job '{ModelNames.Shorten(id)}'. GET /api/training-jobs lists the jobs.", "id", "job_not_found");
 
-    private static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelAsync(string id, JobStore jobs, TimeProvider clock, CancellationToken ct)
+    private static async Task<Ok<JobResponse>> GetAsync(string id, JobStore jobs, TimeProvider clock, CancellationToken ct) =>
+        TypedResults.Ok(ToResponse(await jobs.GetAsync(id, ct) ?? throw JobNotFound(id), clock.GetUtcNow().UtcDateTime));
+
+    private static async Task<Accepted<JobResponse>> CancelAsync(string id, JobStore jobs, TimeProvider clock, CancellationToken ct)
     {
-        try
-        {
-            var job = await jobs.RequestCancelAsync(id, ct);
-            return TypedResults.Accepted($"/api/training-jobs/{id}", ToResponse(job, clock.GetUtcNow().UtcDateTime));
-        }
-        catch (NotFoundException e) { return ApiProblems.NotFound(e.Message); }
-        catch (ConflictException e) { return ApiProblems.Conflict(e.Message); }
+        var job = await jobs.RequestCancelAsync(id, ct);
+        return TypedResults.Accepted($"/api/training-jobs/{id}", ToResponse(job, clock.GetUtcNow().UtcDateTime));
     }
 
-    private static async Task<Results<ServerSentEventsResult<JsonElement>, Ok<JobEventList>, ProblemHttpResult, ValidationProblem>> EventsAsync(
+    private static async Task<Results<ServerSentEventsResult<JsonElement>, Ok<JobEventList>>> EventsAsync(
         string id, HttpContext http, JobStore jobs, long? after, int? limit, CancellationToken ct)
     {
-        if (await jobs.GetAsync(id, ct) is null) return ApiProblems.NotFound($"There is no training job '{id}'.");
-        if (after is < 0) return ApiProblems.Invalid("after", "after must be 0 or more.");
+        _ = await jobs.GetAsync(id, ct) ?? throw JobNotFound(id);
+        InvalidSettingException.Check(after is null or >= 0, "after", "after must be 0 or more.");
         var cursor = after ?? 0;
 
         if (http.Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true))
@@ -227,7 +237,7 @@ public static partial class TrainingJobsApi
         }
 
         var l = limit ?? 500;
-        if (l is < 1 or > 5000) return ApiProblems.Invalid("limit", "limit must be between 1 and 5000.");
+        InvalidSettingException.Check(l is >= 1 and <= 5000, "limit", "limit must be between 1 and 5000.");
         var events = await jobs.EventsAfterAsync(id, cursor, l, ct);
         var items = events.Select(ToResponse).ToList();
         return TypedResults.Ok(new JobEventList { Items = items, Next = items.Count > 0 ? items[^1].Id : cursor, Finished = items.Any(IsTerminal) });

@@ -23,8 +23,11 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
         }
 
         var problem = Map(exception);
-        if (problem.Status >= 500 && exception is not ServiceException)
-            logger.LogError(exception, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);
+        // What the client does not see (paths, inner exception text) goes to the log under the correlation id.
+        if (problem.Status >= 500 && exception is not ServiceException { InnerException: null } || exception is ModelFormatException)
+            logger.LogError(exception, "{Method} {Path} failed with {Status}", http.Request.Method, http.Request.Path, problem.Status);
+        if (exception is UnauthorizedException)
+            http.Response.Headers.WWWAuthenticate = "Bearer";
 
         http.Response.StatusCode = problem.Status!.Value;
         if (RetryAfter(exception) is { } retry)
@@ -41,13 +44,19 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
         ServiceException e => Problem(e.StatusCode, e.Message, e.Field, e.Code),
         InvalidArchiveException e => Problem(StatusCodes.Status400BadRequest, $"The archive was not imported (nothing was written): {e.Reason}", e.Field, "invalid_archive"),
         InvalidSettingException e => Problem(StatusCodes.Status400BadRequest, e.Reason, e.Field, "invalid_value"),
-        ModelFormatException e => Problem(StatusCodes.Status422UnprocessableEntity,
-            $"The model's files cannot be loaded: {e.Reason}", "model", "model_unloadable"),
+        ModelFormatException => Problem(StatusCodes.Status422UnprocessableEntity,
+            "The model's files cannot be loaded: they are missing, damaged or of another format. The server log has the details under this correlation id.",
+            "model", "model_unloadable"),
         BadHttpRequestException e => FromBadRequest(e),
-        Storage.NotFoundException e => Problem(StatusCodes.Status404NotFound, e.Message, null, "not_found"),
-        Storage.ConflictException e => Problem(StatusCodes.Status409Conflict, e.Message, null, "conflict"),
+        Storage.NotFoundException e => Problem(StatusCodes.Status404NotFound, e.Message, e.Field, e.Code),
+        Storage.ConflictException e => Problem(StatusCodes.Status409Conflict, e.Message, e.Field, e.Code),
         Storage.PayloadTooLargeException e => Problem(StatusCodes.Status413PayloadTooLarge, e.Message, e.Field, "body_too_large"),
-        Storage.StoreUnavailableException e => Problem(StatusCodes.Status503ServiceUnavailable, e.Message, null, "store_unavailable"),
+        Storage.StoreUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable,
+            "The store (database) is unavailable; try again shortly.", null, "store_unavailable"),
+        InvalidDataException e when e.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase) =>
+            Problem(StatusCodes.Status413PayloadTooLarge, "A multipart section is larger than the configured limit.", "file", "body_too_large"),
+        InvalidDataException => Problem(StatusCodes.Status400BadRequest,
+            "The multipart body is malformed (boundaries or section headers).", "file", "invalid_multipart"),
         JsonException e => FromJson(e),
         _ => Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred.", null, "internal_error"),
     };

@@ -1,6 +1,7 @@
 using RnnLmService.Worker.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
+using RnnLmService.Api.Security;
 using RnnLmService.Api.Serving;
 
 namespace RnnLmService.Api.Hosting;
@@ -28,8 +29,8 @@ public static class OperationsExtensions
     }
 
     /// <summary>
-    /// Correlation id, request logging, errors as problem details, routing, per-endpoint HTTP metrics,
-    /// body limits and Swagger, in that order.
+    /// Correlation id, request logging, errors as problem details, routing, security (CORS, keys, the browser
+    /// guard, Swagger, roles, limits), per-endpoint HTTP metrics and body limits, in that order.
     /// </summary>
     public static WebApplication UseRnnLmPipeline(this WebApplication app)
     {
@@ -37,8 +38,8 @@ public static class OperationsExtensions
         app.UseRnnLmRequestLogging();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseRnnLmSwagger();
         app.UseRouting();
+        app.UseRnnLmSecurity(docs => docs.UseRnnLmSwagger());
         app.UseHttpMetrics(); // http_requests_received_total and http_request_duration_seconds per endpoint
         app.UseMiddleware<RequestBodyLimitMiddleware>();
         return app;

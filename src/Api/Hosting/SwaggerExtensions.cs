@@ -33,6 +33,9 @@ public static class SwaggerExtensions
             o.SupportNonNullableReferenceTypes();
             o.SchemaFilter<FrameworkSchemaDocs>();
             o.OperationFilter<RawRequestBodyFilter>();
+            o.SchemaFilter<JobSpecSchemaDocs>();
+            o.OperationFilter<DocumentedBodyFilter>();
+            OpenApiSecurityDocs.AddSchemes(o);
             o.MapType<StringOrList>(() => new OpenApiSchema
             {
                 Description = "A string or a list of strings.",
@@ -51,6 +54,7 @@ public static class SwaggerExtensions
         {
             o.SwaggerEndpoint("/swagger/v1/swagger.json", "RnnLmService v1");
             o.DocumentTitle = "RnnLmService API";
+            o.EnablePersistAuthorization(); // the key entered under "Authorize" survives a reload
         });
         return app;
     }

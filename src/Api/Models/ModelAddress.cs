@@ -1,5 +1,6 @@
 using System.Globalization;
 using RnnLmService.Core;
+using RnnLmService.Core.Storage.Models;
 
 namespace RnnLmService.Api.Models;
 
@@ -11,8 +12,8 @@ public readonly record struct ModelAddress(string Name, int? Version)
     {
         var at = text.LastIndexOf('@');
         var name = at < 0 ? text : text[..at];
-        InvalidSettingException.Check(name.Length > 0 && name.Length <= 200 && !name.Any(char.IsWhiteSpace) && !name.Contains('/'),
-            field, $"'{text}' is not a model name: use 'name' or 'name@version' (no spaces or slashes).");
+        InvalidSettingException.Check(ModelNames.IsValid(name), field,
+            $"'{ModelNames.Shorten(text)}' is not a model: use 'name' or 'name@version', the name {ModelNames.Rule}.");
         if (at < 0) return new(name, null);
         var ok = int.TryParse(text[(at + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version >= 1;
         InvalidSettingException.Check(ok, field, $"'{text}' has no valid version after '@': versions are whole numbers from 1.");

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using RnnLmService.Api.Errors;
+using RnnLmService.Core.Storage;
 using RnnLmService.Api.Serving;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage.Database;

@@ -27,6 +27,18 @@ public sealed class RnnLmOptions
     [Required]
     public ServingOptions Serving { get; set; } = new();
 
+    /// <summary>API keys, anonymous access, protected docs and metrics.</summary>
+    [Required]
+    public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>Browser origins allowed to call the API cross-site.</summary>
+    [Required]
+    public CorsOptions Cors { get; set; } = new();
+
+    /// <summary>Per-key rate and concurrency limits.</summary>
+    [Required]
+    public LimitOptions Limits { get; set; } = new();
+
     /// <summary>Creates a starter model on first start with an empty store.</summary>
     public bool StarterModel { get; set; } = true;
 

@@ -12,8 +12,13 @@ public class ExceptionMappingTests
         { new InvalidSettingException("topK", "topK must be positive."), 400, "topK" },
         { new CorpusException("text", "the corpus is empty."), 400, "text" },
         { new ModelFormatException("/data/models/a/1", "weights are truncated"), 422, "model" },
-        { new NotFoundException("no such model", "model"), 404, "model" },
-        { new ConflictException("in use"), 409, null },
+        { new Storage.NotFoundException("no such model", "model", "model_not_found"), 404, "model" },
+        { new UnauthorizedException("no key"), 401, null },
+        { new ForbiddenException("read may not"), 403, null },
+        { new RateLimitedException("slow down", TimeSpan.FromSeconds(3)), 429, null },
+        { new StorageFailedException("disk full", new IOException("/data/x: no space")), 507, null },
+        { new UnsupportedMediaTypeException("send JSON"), 415, "body" },
+        { new InvalidDataException("Unexpected end of Stream"), 400, "file" },
         { new QueueFullException("full", TimeSpan.FromSeconds(1)), 429, null },
         { new ModelNotReadyException("training", TimeSpan.FromSeconds(5)), 503, "model" },
         { new BadHttpRequestException("too big", 413), 413, "body" },
@@ -31,6 +36,8 @@ public class ExceptionMappingTests
         var problem = ApiExceptionHandler.Map(exception);
         Assert.Equal(status, problem.Status);
         Assert.False(string.IsNullOrWhiteSpace(problem.Detail));
+        Assert.False(string.IsNullOrEmpty(problem.Extensions["code"]?.ToString()));
+        Assert.DoesNotContain("/data", problem.Detail);
         if (field is null)
             Assert.False(problem.Extensions.ContainsKey("errors"));
         else

@@ -17,6 +17,7 @@ public abstract class RnnLmDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<ModelVersionRecord> ModelVersions => Set<ModelVersionRecord>();
     public DbSet<SettingRecord> Settings => Set<SettingRecord>();
     public DbSet<ModelNameCounterRecord> ModelNameCounters => Set<ModelNameCounterRecord>();
+    public DbSet<Keys.ApiKeyRecord> ApiKeys => Set<Keys.ApiKeyRecord>();
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
     public abstract string Provider { get; }
@@ -100,6 +101,8 @@ public abstract class RnnLmDbContext(DbContextOptions options) : DbContext(optio
             e.Property(x => x.Key).HasMaxLength(100);
             e.Property(x => x.Value).HasMaxLength(400);
         });
+
+        b.ApplyConfiguration(new Keys.ApiKeyRecordConfiguration());
 
         foreach (var entity in b.Model.GetEntityTypes())
             foreach (var property in entity.GetProperties())

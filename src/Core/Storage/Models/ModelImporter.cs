@@ -24,7 +24,7 @@ public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOpti
     /// </summary>
     public async Task<ImportedModel> ImportAsync(Stream archive, string? name, bool promote, CancellationToken ct = default)
     {
-        if (name is not null) ModelName.Check(name, "name");
+        if (name is not null) ModelNames.Check(name, "name");
         var models = Path.Combine(options.Value.DataPath, "models");
         RemoveAbandonedImports(models);
         var madeModels = !Directory.Exists(models);
@@ -35,8 +35,8 @@ public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOpti
             var (manifest, archiveSha256) = await ModelArchive.ExtractAsync(archive, staging, options.Value.Serving.MaxImportBytes, ct);
             CheckLoads(staging);
             if (name is null)
-                InvalidSettingException.Check(ModelName.IsValid(manifest.Name), "name",
-                    $"the archive's model name '{manifest.Name}' is not a valid name here; give one with ?name= ({ModelName.Rule}).");
+                InvalidSettingException.Check(ModelNames.IsValid(manifest.Name), "name",
+                    $"the archive's model name '{manifest.Name}' is not a valid name here; give one with ?name= ({ModelNames.Rule}).");
             var target = name ?? manifest.Name;
             var origin = new ModelOrigin
             {
