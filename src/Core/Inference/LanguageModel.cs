@@ -38,6 +38,8 @@ public sealed class LanguageModel : IDisposable
     public Vocabulary Vocabulary { get; }
     /// <summary>Its tokenizer.</summary>
     public ITokenizer Tokenizer { get; }
+    /// <summary>The network itself (eval mode), for interpretability code that reads its weights; same thread rule.</summary>
+    public RnnLanguageModel Network => net;
     /// <summary>Time steps the RNN has run (for tests that count work).</summary>
     public long StepsRun => net.StepsRun;
 
