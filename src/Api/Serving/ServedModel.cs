@@ -21,6 +21,7 @@ internal sealed class ServedModel : IServedModel
     private readonly BatchOperation<string, ScoreResult> score;
     private readonly BatchOperation<string, IReadOnlyList<string>> tokenize;
     private readonly StreamOperation<GenerationStream, GenerationStep> generate;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<object, SchedulerOperation> bound = new();
     private int disposed;
 
     private ServedModel(string key, InferenceScheduler scheduler, LanguageModel model)
@@ -77,6 +78,9 @@ internal sealed class ServedModel : IServedModel
 
     public StreamHandle<GenerationStep> StartGeneration(string prompt, GenerationOptions options) =>
         scheduler.Start(generate, () => model.StartGeneration(prompt, options));
+
+    public Task<TOut> RunAsync<TIn, TOut>(ModelOperation<TIn, TOut> operation, TIn input, CancellationToken cancellationToken) =>
+        scheduler.RunAsync((BatchOperation<TIn, TOut>)bound.GetOrAdd(operation, _ => operation.Bind(model)), input, cancellationToken);
 
     public void Dispose()
     {
