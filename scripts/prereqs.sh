@@ -2,6 +2,7 @@
 # Installs what RnnLmService needs on a fresh Debian/Ubuntu machine, and only what is missing.
 #   scripts/prereqs.sh           the runtime prerequisite (libstdc++ with GLIBCXX_3.4.32)
 #   scripts/prereqs.sh postgres  also PostgreSQL server binaries (used by the test suite)
+#   scripts/prereqs.sh browser   also Debian's chromium (the playground's browser tests drive it; no browser download)
 # Detection is by the symbol version TorchSharp's native library needs, not by distribution name.
 set -euo pipefail
 
@@ -73,10 +74,19 @@ ensure_postgres() {
   (service postgresql stop >/dev/null 2>&1 || true)
 }
 
+ensure_chromium() {
+  if [ -x "${RNNLM_CHROMIUM:-/usr/bin/chromium}" ]; then return 0; fi
+  if [ "$(id -u)" -ne 0 ]; then log "chromium missing: install Debian's 'chromium' package (the browser tests need /usr/bin/chromium)."; exit 1; fi
+  log "installing Debian's chromium (headless browser for the playground's browser tests)."
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+}
+
 ensure_libstdcxx
 for extra in "$@"; do
   case "$extra" in
     postgres) ensure_postgres ;;
+    browser) ensure_chromium ;;
     *) log "unknown extra '$extra'"; exit 2 ;;
   esac
 done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What `make test` runs: prerequisites (libstdc++, PostgreSQL server binaries), a private PostgreSQL cluster for the
+# What `make test` runs: prerequisites (libstdc++, PostgreSQL server binaries, chromium), a private PostgreSQL cluster for the
 # store tests (RNNLM_TEST_POSTGRES), the whole solution's tests in Release, then one summary line
 #   N passed, N failed
 # Exits non-zero when a test failed, when none ran, or when the build failed. Extra arguments go to `dotnet test`.
@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 log() { echo "test: $*" >&2; }
 
 if [ "$(id -u)" -eq 0 ]; then
-  scripts/prereqs.sh postgres
+  scripts/prereqs.sh postgres browser
 else
   scripts/prereqs.sh
   scripts/prereqs.sh postgres || log "no PostgreSQL server binaries: the tests that need PostgreSQL will skip."
+  scripts/prereqs.sh browser || log "no chromium: the browser tests will fail."
 fi
 
 results=.artifacts/test-results

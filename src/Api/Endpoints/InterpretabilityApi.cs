@@ -14,7 +14,7 @@ namespace RnnLmService.Api.Endpoints;
 /// <summary><c>/api/models/{model}/explain</c>, <c>/activations</c>, <c>/neighbours</c> and <c>/vocabulary</c>.</summary>
 public static class InterpretabilityApi
 {
-    private const int MaxVocabularyPage = 1000;
+    private const int MaxVocabularyPage = 10000;
 
     private static readonly IReadOnlyList<AttributionMethod> Methods =
     [
@@ -51,7 +51,7 @@ public static class InterpretabilityApi
         group.MapGet("/vocabulary", Vocabulary)
             .WithName("Vocabulary")
             .WithSummary("The model's vocabulary, paged")
-            .WithDescription("Tokens in id order from offset (default 0), at most limit (1 to 1000, default 100). Training counts are not "
+            .WithDescription("Tokens in id order from offset (default 0), at most limit (1 to 10000, default 100). Training counts are not "
                 + "stored with a model; ids 2 and up are in order of training frequency, reported as frequencyRank.");
         return app;
     }

@@ -52,3 +52,6 @@ export function debounce(fn, wait) {
   let timer;
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), wait); };
 }
+
+/** A short form of a time-ordered id (UUIDv7: the first digits are the clock, the last ones random). */
+export const shortId = (id) => id.slice(-8);

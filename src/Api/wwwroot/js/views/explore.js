@@ -1,6 +1,7 @@
 // Explore: the next-word distribution as bars that follow the context as it is typed.
 import { post, modelPath } from '../api.js';
 import { $, el, showError, fmt, shown, debounce } from '../dom.js';
+import { knownTokens, readable } from '../vocabulary.js';
 
 let shared;
 let inFlight = null;
@@ -29,16 +30,24 @@ async function refresh() {
   const controller = new AbortController();
   inFlight = controller;
   try {
+    if (!readable(context, await knownTokens(model))) {
+      if (controller.signal.aborted) return;
+      $('explore-bars').replaceChildren();
+      delete $('explore-bars').dataset.context;
+      $('explore-stats').textContent = 'None of these words is in the model\'s vocabulary yet: keep typing.';
+      showError('explore-error', null);
+      return;
+    }
     const result = await post(`${modelPath(model)}/next-word`, { context, topK: 12 }, { signal: controller.signal });
     if (controller.signal.aborted) return;
-    render(result);
+    render(result, context);
     showError('explore-error', null);
   } catch (e) {
     if (!controller.signal.aborted) showError('explore-error', e);
   }
 }
 
-function render(result) {
+function render(result, context) {
   const max = result.words[0]?.probability ?? 1;
   const rows = result.words.flatMap((w) => [
     el('button', { class: 'word', title: `append "${shown(w.word)}"`, onclick: () => append(w.word) }, shown(w.word)),
@@ -46,6 +55,7 @@ function render(result) {
     el('span', { class: 'pct' }, `${fmt(100 * w.probability, 3)} %`),
   ]);
   $('explore-bars').replaceChildren(...rows);
+  $('explore-bars').dataset.context = context;
   const unknown = result.unknownContextWords.length ? ` · not in the vocabulary: ${result.unknownContextWords.join(', ')}` : '';
   $('explore-stats').textContent =
     `${result.model} · entropy ${fmt(result.entropy)} nats (${fmt(result.entropy / Math.LN2)} bits)${unknown}`;

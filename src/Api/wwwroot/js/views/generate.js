@@ -27,6 +27,7 @@ async function start() {
     temperature: number('gen-temperature') ?? 1,
     topP: number('gen-topp') ?? 1,
     maxTokens: number('gen-max') ?? 40,
+    ignoreEos: $('gen-ignore-eos').checked,
     ...(topK ? { topK } : {}),
     ...(number('gen-seed') !== null ? { seed: number('gen-seed') } : {}),
   };

@@ -73,7 +73,7 @@ function tip(anchor, t) {
     ? el('div', {}, el('strong', {}, 'alternatives: '), t.alternatives.map((a) => `${shown(a.word)} ${fmt(100 * a.probability, 2)} %`).join(', '))
     : null;
   const box = $('tooltip');
-  box.replaceChildren(el('strong', {}, shown(t.token)), el('table', {}, rows.map(([k, v]) => el('tr', {}, el('td', {}, k), el('td', {}, v)))), alternatives);
+  box.replaceChildren(...[el('strong', {}, shown(t.token)), el('table', {}, rows.map(([k, v]) => el('tr', {}, el('td', {}, k), el('td', {}, v)))), alternatives].filter(Boolean));
   box.hidden = false;
   const r = anchor.getBoundingClientRect();
   box.style.left = `${Math.min(r.left, window.innerWidth - 360)}px`;

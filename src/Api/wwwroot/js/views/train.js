@@ -2,7 +2,7 @@
 // a live chart of training loss and validation perplexity from the job's event stream (read with fetch),
 // status, tokens/s and ETA; cancel; the list of jobs.
 import { call, get, post, events } from '../api.js';
-import { $, el, showError, fmt, duration } from '../dom.js';
+import { $, el, showError, fmt, duration, shortId } from '../dom.js';
 import { draw } from '../chart.js';
 
 // The engine's defaults are the classic word-LM recipe; the smaller presets are for trying things quickly.
@@ -45,7 +45,7 @@ async function refreshDatasets() {
     const select = $('train-dataset');
     const previous = select.value;
     select.replaceChildren(el('option', { value: '' }, '(upload a file)'),
-      ...list.items.map((d) => el('option', { value: d.id }, `${d.name} · ${d.words} words · ${d.id.slice(0, 8)}`)));
+      ...list.items.map((d) => el('option', { value: d.id }, `${d.name} · ${d.words} words · ${shortId(d.id)}`)));
     if ([...select.options].some((o) => o.value === previous)) select.value = previous;
   } catch (e) {
     showError('train-error', e);
@@ -84,7 +84,7 @@ async function queue() {
       model: { cellType: $('tr-cellType').value, embeddingSize: num('embeddingSize'), hiddenSize: num('hiddenSize'), layers: num('layers'), dropout: num('dropout') },
       training: { optimizer: $('tr-optimizer').value, learningRate: num('learningRate'), epochs: num('epochs'), batchSize: num('batchSize'), bptt: num('bptt'), ...(preset.extra ?? {}) },
     });
-    $('train-note').textContent = `Queued job ${job.id.slice(0, 8)}.`;
+    $('train-note').textContent = `Queued job ${shortId(job.id)}.`;
     follow(job.id);
     refreshJobs();
   } catch (e) {
@@ -100,7 +100,8 @@ async function follow(id) {
   const state = { id, controller: new AbortController(), points: [] };
   following = state;
   showError('job-error', null);
-  $('job-id').textContent = id.slice(0, 8);
+  $('job-id').textContent = shortId(id);
+  $('job-id').title = id;
   draw($('job-chart'), []);
   await showJob(id);
   const poll = setInterval(() => showJob(id), 2000);
@@ -157,7 +158,7 @@ async function refreshJobs() {
   try {
     const list = await get('/api/training-jobs?limit=20');
     $('jobs-body').replaceChildren(...list.items.map((job) => el('tr', {},
-      el('td', { class: 'mono' }, job.id.slice(0, 8)),
+      el('td', { class: 'mono', title: job.id }, shortId(job.id)),
       el('td', {}, job.producedModel?.ref ?? job.modelName),
       el('td', { class: `status-${job.status}` }, job.status),
       el('td', {}, job.progress.totalEpochs ? `epoch ${job.progress.epoch}/${job.progress.totalEpochs}` : ''),
