@@ -98,7 +98,7 @@ public static class Explainer
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var internals = new RnnInternals(model.Network);
-        var trace = internals.Run(internals.Embed(ids));
+        var trace = internals.Run(internals.Embed(ids), logits: false);
         // Row 0 is the state after the line-start <eos>; rows 1..n follow the text's tokens.
         var chosen = trace.Layers[layer];
         var hidden = Rows(chosen.Hidden.narrow(0, 1, tokens.Count));                           // n × H
@@ -162,7 +162,7 @@ public static class Explainer
         var internals = new RnnInternals(net, ScalarType.Float64);
         var embedded = internals.Embed(ids).requires_grad_(true);                          // (T, E)
         var trace = internals.Run(embedded);
-        var logProbability = trace.Logits[-1].log_softmax(-1)[targetId];
+        var logProbability = trace.Logits![-1].log_softmax(-1)[targetId];
         var gradient = autograd.grad([logProbability], [embedded])[0];                              // (T, E)
         var product = (gradient * embedded).sum(1).narrow(0, 1, ids.Length - 1);                    // (n)
         return product.data<double>().ToArray();

@@ -6,9 +6,10 @@ namespace RnnLmService.Core.Inference;
 
 /// <summary>
 /// What happened inside the recurrent layers for one sequence: every layer's hidden (and, for an LSTM, cell)
-/// values and gate activations at every step, and the decoder's logits. Tensors are (T, hidden) or (T, V).
+/// values and gate activations at every step, and the decoder's logits (null when not asked for). Tensors are
+/// (T, hidden) or (T, V).
 /// </summary>
-public sealed record RnnTrace(IReadOnlyList<LayerTrace> Layers, Tensor Logits);
+public sealed record RnnTrace(IReadOnlyList<LayerTrace> Layers, Tensor? Logits);
 
 /// <summary>One layer over a sequence: outputs (T, H), LSTM cell (T, H) or null, gate activations by name (T, H).</summary>
 public sealed record LayerTrace(Tensor Hidden, Tensor? Cell, IReadOnlyDictionary<string, Tensor> Gates);
@@ -53,9 +54,9 @@ public sealed class RnnInternals
 
     /// <summary>
     /// Runs one sequence of embeddings (T, E) from a zero state; every tensor of the result lives in the
-    /// caller's dispose scope.
+    /// caller's dispose scope. Without <paramref name="logits"/> the decoder is skipped (T × V can be large).
     /// </summary>
-    public RnnTrace Run(Tensor embedded)
+    public RnnTrace Run(Tensor embedded, bool logits = true)
     {
         var layers = new List<LayerTrace>(Options.Layers);
         var input = embedded;
@@ -65,8 +66,8 @@ public sealed class RnnInternals
             layers.Add(layer);
             input = layer.Hidden;
         }
-        var logits = nn.functional.linear(input, Weight("decoder.weight"), Weight("decoder.bias"));   // (T, V)
-        return new RnnTrace(layers, logits);
+        var output = logits ? nn.functional.linear(input, Weight("decoder.weight"), Weight("decoder.bias")) : null;   // (T, V)
+        return new RnnTrace(layers, output);
     }
 
     private LayerTrace RunLayer(int k, Tensor x)

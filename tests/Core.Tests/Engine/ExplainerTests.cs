@@ -49,7 +49,7 @@ public sealed class ExplainerTests
         var internals = new RnnInternals(model.Network);
         var trace = internals.Run(internals.Embed(ids));
 
-        AssertClose(fused.squeeze(1), trace.Logits, 1e-5);
+        AssertClose(fused.squeeze(1), trace.Logits!, 1e-5);
         for (var k = 0; k < 2; k++)
         {
             AssertClose(state.H[k, 0], trace.Layers[k].Hidden[-1], 1e-5);           // the fused state is the last step of each layer
@@ -178,7 +178,7 @@ public sealed class ExplainerTests
         var internals = new RnnInternals(model.Network, ScalarType.Float64);
         var embedded = internals.Embed(ids).clone();
         embedded[position].mul_(scale);
-        return internals.Run(embedded).Logits[-1].log_softmax(-1)[target].item<double>();
+        return internals.Run(embedded).Logits![-1].log_softmax(-1)[target].item<double>();
     }
 
     private static void AssertClose(Tensor expected, Tensor actual, double tolerance)
