@@ -219,8 +219,8 @@ public sealed class VocabularyResponse
     public int Limit { get; init; }
 
     /// <summary>
-    /// Whether training counts are stored with the model. They are not (a model directory keeps the tokens only):
-    /// ids 2 and up are in order of training frequency, most frequent first, so <c>frequencyRank</c> is what is known.
+    /// Whether the model directory holds the training counts (<c>vocab.counts.json</c>, written since counts are kept);
+    /// without them <c>count</c> is null and <c>frequencyRank</c> (ids 2 and up are in order of training frequency) is what is known.
     /// </summary>
     public bool CountsStored { get; init; }
 
@@ -242,6 +242,10 @@ public sealed class VocabularyEntry
     /// <summary>1 for the training text's most frequent token, 2 for the next, ...; null for &lt;unk&gt; and &lt;eos&gt;.</summary>
     /// <example>1</example>
     public int? FrequencyRank { get; init; }
+
+    /// <summary>How often the token occurred in the training text; null for the specials and for models saved without counts.</summary>
+    /// <example>5231</example>
+    public long? Count { get; init; }
 
     /// <summary>True for &lt;unk&gt; and &lt;eos&gt;.</summary>
     public bool Special { get; init; }

@@ -51,8 +51,9 @@ public static class InterpretabilityApi
         group.MapGet("/vocabulary", Vocabulary)
             .WithName("Vocabulary")
             .WithSummary("The model's vocabulary, paged")
-            .WithDescription("Tokens in id order from offset (default 0), at most limit (1 to 10000, default 100). Training counts are not "
-                + "stored with a model; ids 2 and up are in order of training frequency, reported as frequencyRank.");
+            .WithDescription("Tokens in id order from offset (default 0), at most limit (1 to 10000, default 100), each with its count in "
+                + "the training text and its frequency rank (ids 2 and up are in order of training frequency). Models saved before counts "
+                + "were kept answer countsStored: false and count null.");
         return app;
     }
 
@@ -122,17 +123,18 @@ public static class InterpretabilityApi
         InvalidSettingException.Check(from >= 0, "offset", $"offset must be 0 or more (was {from}).");
         RequestChecks.Range(size, 1, MaxVocabularyPage, "limit");
         using var lease = await registry.AcquireAsync(model, cancellationToken);
-        var (total, tokens) = await lease.Model.RunAsync(InterpretabilityOperations.Vocabulary, (from, size), cancellationToken);
+        var (total, tokens, counts) = await lease.Model.RunAsync(InterpretabilityOperations.Vocabulary, (from, size), cancellationToken);
         return TypedResults.Ok(new VocabularyResponse
         {
             Model = lease.Key,
             Total = total,
             Offset = from,
             Limit = size,
-            CountsStored = false,
+            CountsStored = counts is not null,
             Items = tokens.Select((t, i) => new VocabularyEntry
             {
                 Id = from + i, Token = t, Special = from + i < 2, FrequencyRank = from + i < 2 ? null : from + i - 1,
+                Count = from + i < 2 ? null : counts?[i],
             }).ToList(),
         });
     }

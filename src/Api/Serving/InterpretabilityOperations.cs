@@ -17,11 +17,11 @@ internal static class InterpretabilityOperations
     public static readonly ModelOperation<(string Word, int K), IReadOnlyList<EmbeddingNeighbour>> Neighbours =
         new("neighbours", (model, q) => Explainer.Neighbours(model, q.Word, q.K));
 
-    /// <summary>A page of the vocabulary: its size and the tokens with ids in [offset, offset + limit).</summary>
-    public static readonly ModelOperation<(int Offset, int Limit), (int Total, IReadOnlyList<string> Tokens)> Vocabulary =
+    /// <summary>A page of the vocabulary: its size, the tokens with ids in [offset, offset + limit) and their training counts (null when not stored).</summary>
+    public static readonly ModelOperation<(int Offset, int Limit), (int Total, IReadOnlyList<string> Tokens, IReadOnlyList<long>? Counts)> Vocabulary =
         new("vocabulary", (model, q) =>
         {
-            var tokens = model.Vocabulary.Tokens;
-            return (tokens.Count, tokens.Skip(q.Offset).Take(q.Limit).ToList());
+            var v = model.Vocabulary;
+            return (v.Count, v.Tokens.Skip(q.Offset).Take(q.Limit).ToList(), v.Counts?.Skip(q.Offset).Take(q.Limit).ToList());
         });
 }

@@ -54,7 +54,10 @@ public class InterpretabilityApiTests(TinyModelFactory factory) : IClassFixture<
         Assert.Equal(5, vocabulary.Items.Count);
         Assert.Equal(["<unk>", "<eos>"], vocabulary.Items.Take(2).Select(i => i.Token));
         Assert.Equal([null, null, 1, 2, 3], vocabulary.Items.Select(i => i.FrequencyRank));
-        Assert.False(vocabulary.CountsStored);
+        Assert.True(vocabulary.CountsStored);                                       // the tiny model was trained with counts kept
+        Assert.Equal([null, null], vocabulary.Items.Take(2).Select(i => i.Count));
+        Assert.True(vocabulary.Items.Skip(2).All(i => i.Count > 0));
+        Assert.True(vocabulary.Items.Skip(2).Zip(vocabulary.Items.Skip(3)).All(p => p.First.Count >= p.Second.Count));
         var last = await InferenceApiTests.Ok<VocabularyResponse>(await client.GetAsync($"/api/models/tiny/vocabulary?offset={vocabulary.Total - 1}"));
         Assert.Single(last.Items);
 

@@ -72,8 +72,10 @@ async function vocabulary() {
     if (page.items.length === 0 && vocabularyOffset > 0) { vocabularyOffset = Math.max(0, vocabularyOffset - PageSize); return; }
     const list = $('vocab-list');
     list.start = page.offset;
-    list.replaceChildren(...page.items.map((i) => el('li', { value: String(i.id) }, shown(i.token))));
-    $('vocab-range').textContent = `ids ${page.offset}–${page.offset + page.items.length - 1} of ${page.total} (most frequent first; counts are not stored with a model)`;
+    list.replaceChildren(...page.items.map((i) => el('li', { value: String(i.id) }, shown(i.token),
+      i.count !== null && i.count !== undefined ? el('span', { class: 'note' }, ` ×${i.count}`) : null)));
+    $('vocab-range').textContent = `ids ${page.offset}–${page.offset + page.items.length - 1} of ${page.total}, most frequent first`
+      + (page.countsStored ? ' (×: times in the training text)' : ' (this model was saved without its training counts)');
     $('vocab-prev').disabled = page.offset === 0;
     $('vocab-next').disabled = page.offset + page.items.length >= page.total;
   } catch (e) {
