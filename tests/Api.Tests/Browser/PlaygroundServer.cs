@@ -49,6 +49,8 @@ public sealed class PlaygroundServer : WebApplicationFactory<Program>, IAsyncLif
         Address = new Uri(addresses.First());
         await WaitUntilReadyAsync();
 
+        // Generous waits: they only catch hangs, and the suite shares two cores with every other test class.
+        Assertions.SetDefaultExpectTimeout(30_000);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
