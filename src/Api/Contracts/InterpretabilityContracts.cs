@@ -24,6 +24,7 @@ public sealed class ExplainResponse
     public required string Target { get; init; }
 
     /// <summary>True when no target was given and the top prediction is explained.</summary>
+    /// <example>true</example>
     public bool TargetWasPredicted { get; init; }
 
     /// <summary>Probability of the target after the whole context.</summary>
@@ -49,6 +50,7 @@ public sealed class AttributionMethod
     public required string Name { get; init; }
 
     /// <summary>What the number means.</summary>
+    /// <example>log p(target | context) minus log p(target | context with the token replaced by &lt;unk&gt;)</example>
     public required string Description { get; init; }
 }
 
@@ -60,6 +62,7 @@ public sealed class TokenAttribution
     public required string Token { get; init; }
 
     /// <summary>False when the vocabulary does not know it (it was read as &lt;unk&gt;; its occlusion is then 0).</summary>
+    /// <example>true</example>
     public bool InVocabulary { get; init; }
 
     /// <summary>log p(target | context) minus log p(target | context with this token replaced by &lt;unk&gt;); positive: the token made the target likelier.</summary>
@@ -115,6 +118,7 @@ public sealed class ActivationsResponse
     public int Layer { get; init; }
 
     /// <summary>The text's tokens; each value below is the state after reading the token at the same index.</summary>
+    /// <example>["the", "old", "farmer"]</example>
     public required IReadOnlyList<string> Tokens { get; init; }
 
     /// <summary>The chosen units' values per token.</summary>
@@ -135,9 +139,11 @@ public sealed class UnitActivations
     public int Unit { get; init; }
 
     /// <summary>Hidden value (output) after each token.</summary>
+    /// <example>[0.12, -0.4, 0.33]</example>
     public required IReadOnlyList<double> Hidden { get; init; }
 
     /// <summary>LSTM cell value after each token; null for GRU and tanh RNN.</summary>
+    /// <example>[0.2, -0.9, 0.51]</example>
     public IReadOnlyList<double>? Cell { get; init; }
 }
 
@@ -149,6 +155,7 @@ public sealed class LayerGates
     public int Layer { get; init; }
 
     /// <summary>Gate name → mean activation in [0, 1].</summary>
+    /// <example>{"input": 0.48, "forget": 0.42, "output": 0.45}</example>
     public required IReadOnlyDictionary<string, double> Means { get; init; }
 }
 
@@ -222,6 +229,7 @@ public sealed class VocabularyResponse
     /// Whether the model directory holds the training counts (<c>vocab.counts.json</c>, written since counts are kept);
     /// without them <c>count</c> is null and <c>frequencyRank</c> (ids 2 and up are in order of training frequency) is what is known.
     /// </summary>
+    /// <example>true</example>
     public bool CountsStored { get; init; }
 
     /// <summary>The tokens with ids in [offset, offset + limit).</summary>
@@ -248,5 +256,6 @@ public sealed class VocabularyEntry
     public long? Count { get; init; }
 
     /// <summary>True for &lt;unk&gt; and &lt;eos&gt;.</summary>
+    /// <example>false</example>
     public bool Special { get; init; }
 }
