@@ -24,6 +24,7 @@ export function showError(id, error) {
   if (!error) { target.textContent = ''; return; }
   if (error.name === 'AbortError') return;
   target.textContent = error.message ?? String(error);
+  if (error.status === 401) $('api-key').focus();          // the service wants a key: go where it is typed
 }
 
 /** Formats a number with a few significant digits. */
