@@ -204,6 +204,32 @@ public sealed class PlaygroundBrowserTests(PlaygroundServer server) : IClassFixt
         }
     }
 
+    [Fact]
+    public async Task An_api_key_goes_in_the_authorization_header_of_every_call_and_never_in_a_url()
+    {
+        var requests = new List<IRequest>();
+        page.Request += (_, request) => { if (request.Url.Contains("/api/", StringComparison.Ordinal)) requests.Add(request); };
+        await page.FillAsync("#api-key", "sk-test-123");
+        await page.Locator("#api-key").DispatchEventAsync("change");
+        Assert.Equal("sk-test-123", await page.EvaluateAsync<string>("() => sessionStorage.getItem('rnnlm.apiKey')"));
+
+        await page.FillAsync("#explore-context", "the old");
+        await Expect(page.Locator("#explore-bars[data-context='the old']")).ToHaveCountAsync(1);
+        await page.ClickAsync("#tab-generate");
+        await page.FillAsync("#gen-max", "5");
+        await page.ClickAsync("#gen-start");
+        await Expect(page.Locator("#gen-status")).ToContainTextAsync("ended by");
+
+        Assert.Contains(requests, r => r.Url.EndsWith("/next-word", StringComparison.Ordinal));
+        Assert.Contains(requests, r => r.Url.EndsWith("/generate", StringComparison.Ordinal));
+        foreach (var request in requests)
+        {
+            Assert.Equal("Bearer sk-test-123", (await request.AllHeadersAsync())["authorization"]);
+            Assert.DoesNotContain("sk-test-123", request.Url);
+        }
+        await page.EvaluateAsync("() => sessionStorage.clear()");
+    }
+
     private Task Screenshot(string view) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(server.Screenshots, $"{view}.png"), FullPage = true });
 
