@@ -147,8 +147,8 @@ public sealed class Vocabulary
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Counts is not null) WriteJson(CountsPath(path), Counts);
-        else File.Delete(CountsPath(path));                       // no stale counts beside other tokens
         WriteJson(path, _tokens);
+        if (Counts is null) File.Delete(CountsPath(path));       // no stale counts beside other tokens
     }
 
     private static void WriteJson<T>(string path, T value)

@@ -129,7 +129,7 @@ public sealed class VocabularyTests : IDisposable
     [Fact]
     public void Load_WithoutACountsFile_HasNoCounts_AndABrokenCountsFileIsAFormatError()
     {
-        var path = Path.Combine(_dir, "vocab.json");
+        var path = Path.Combine(_dir, "new", "vocab.json");
         Vocabulary.FromTokens(["<unk>", "<eos>", "a"]).Save(path);
         Assert.False(File.Exists(Vocabulary.CountsPath(path)));
         Assert.Null(Vocabulary.Load(path).Counts);
