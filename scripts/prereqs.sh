@@ -3,6 +3,7 @@
 #   scripts/prereqs.sh           the runtime prerequisite (libstdc++ with GLIBCXX_3.4.32)
 #   scripts/prereqs.sh postgres  also PostgreSQL server binaries (used by the test suite)
 #   scripts/prereqs.sh torch     also Debian's python3-torch for /usr/bin/python3 (the safetensors export test loads it in PyTorch)
+#   scripts/prereqs.sh browser   also Debian's chromium (the playground's browser tests drive it; no browser download)
 # Detection is by the symbol version TorchSharp's native library needs, not by distribution name.
 set -euo pipefail
 
@@ -82,6 +83,12 @@ ensure_torch() {
   apt_update_once
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch >/dev/null
   /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || { log "python3-torch installed but /usr/bin/python3 cannot import torch."; exit 1; }
+ensure_chromium() {
+  if [ -x "${RNNLM_CHROMIUM:-/usr/bin/chromium}" ]; then return 0; fi
+  if [ "$(id -u)" -ne 0 ]; then log "chromium missing: install Debian's 'chromium' package (the browser tests need /usr/bin/chromium)."; exit 1; fi
+  log "installing Debian's chromium (headless browser for the playground's browser tests)."
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 }
 
 ensure_libstdcxx
@@ -89,6 +96,7 @@ for extra in "$@"; do
   case "$extra" in
     postgres) ensure_postgres ;;
     torch) ensure_torch ;;
+    browser) ensure_chromium ;;
     *) log "unknown extra '$extra'"; exit 2 ;;
   esac
 done

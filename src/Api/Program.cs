@@ -22,9 +22,11 @@ builder.Services
 var app = builder.Build();
 await app.Services.MigrateStoreAsync();
 app.UseRnnLmPipeline();
+app.UsePlayground();
 app.MapOperationsApi();
 app.MapModelsApi();
 app.MapInferenceApi();
+app.MapInterpretabilityApi();
 app.MapOpenAiApi();
 app.MapDatasetsApi();
 app.MapTrainingJobsApi();

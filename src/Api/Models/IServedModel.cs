@@ -40,6 +40,10 @@ public interface IServedModel : IDisposable
 
     /// <summary>Starts a generation; it is stepped together with the model's other live generations.</summary>
     StreamHandle<GenerationStep> StartGeneration(string prompt, GenerationOptions options);
+
+    /// <summary>Runs <paramref name="operation"/> on the model's scheduler thread, batched with its concurrent calls.</summary>
+    Task<TOut> RunAsync<TIn, TOut>(ModelOperation<TIn, TOut> operation, TIn input, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{GetType().Name} does not run model operations.");
 }
 
 /// <summary>One step of a generation: the token produced (null if none) and, on the last step, why it ended.</summary>

@@ -24,6 +24,7 @@ internal sealed class ServedModel : IServedModel
     private readonly ServingMetrics metrics;
     private readonly BatchOperation<string, IReadOnlyList<string>> tokenize;
     private readonly StreamOperation<GenerationStream, GenerationStep> generate;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<object, SchedulerOperation> bound = new();
     private int disposed;
 
     private ServedModel(string key, InferenceScheduler scheduler, LanguageModel model, LiveStreamLimit streams, ServingMetrics metrics)
@@ -96,6 +97,9 @@ internal sealed class ServedModel : IServedModel
             throw;
         }
     }
+
+    public Task<TOut> RunAsync<TIn, TOut>(ModelOperation<TIn, TOut> operation, TIn input, CancellationToken cancellationToken) =>
+        scheduler.RunAsync((BatchOperation<TIn, TOut>)bound.GetOrAdd(operation, _ => operation.Bind(model)), input, cancellationToken);
 
     public void Dispose()
     {

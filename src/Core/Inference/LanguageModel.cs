@@ -48,10 +48,10 @@ public sealed class LanguageModel : IDisposable
     public InferenceLimits Limits { get; }
     /// <summary>States after recently read contexts.</summary>
     public StateCache Cache { get; }
+    /// <summary>The network itself (eval mode), for interpretability code that reads its weights and for tests' reference answers; same thread rule.</summary>
+    public RnnLanguageModel Network => net;
     /// <summary>Time steps the RNN has run (for tests that count work).</summary>
     public long StepsRun => net.StepsRun;
-    /// <summary>The network itself (tests compute reference answers with it).</summary>
-    internal RnnLanguageModel Network => net;
 
     /// <summary>
     /// Tokens of a text: lines tokenized, &lt;eos&gt; between lines (and after a final line break). As in training,

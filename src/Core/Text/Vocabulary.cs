@@ -5,7 +5,9 @@ namespace RnnLmService.Core.Text;
 
 /// <summary>
 /// Token ↔ id map. Ids 0 and 1 are always <see cref="Unk"/> and <see cref="Eos"/>; unknown tokens
-/// map to <see cref="UnkId"/>. Saved as a JSON array of strings where the index is the id.
+/// map to <see cref="UnkId"/>. Saved as a JSON array of strings where the index is the id; the training counts,
+/// when known, go to a separate file beside it (<c>vocab.counts.json</c>), so older readers and older models
+/// keep working.
 /// </summary>
 public sealed class Vocabulary
 {
@@ -24,11 +26,12 @@ public sealed class Vocabulary
     private readonly string[] _tokens;
     private readonly Dictionary<string, int> _ids;
 
-    private Vocabulary(string[] tokens, Dictionary<string, int> ids)
+    private Vocabulary(string[] tokens, Dictionary<string, int> ids, long[]? counts)
     {
         _tokens = tokens;
         _ids = ids;
         Tokens = Array.AsReadOnly(tokens);
+        Counts = counts is null ? null : Array.AsReadOnly(counts);
     }
 
     /// <summary>Number of tokens, specials included: the model's input and output size.</summary>
@@ -42,6 +45,12 @@ public sealed class Vocabulary
 
     /// <summary>All tokens, indexed by id.</summary>
     public IReadOnlyList<string> Tokens { get; }
+
+    /// <summary>
+    /// How often each token occurred in the training text, indexed by id (0 for the specials); null for a vocabulary
+    /// saved without counts (models trained before counts were kept).
+    /// </summary>
+    public IReadOnlyList<long>? Counts { get; }
 
     /// <summary>The token with id <paramref name="id"/>; throws <see cref="ArgumentOutOfRangeException"/> outside 0..Count-1.</summary>
     public string this[int id]
@@ -93,22 +102,25 @@ public sealed class Vocabulary
             .OrderByDescending(kv => kv.Value)
             .ThenBy(kv => kv.Key, StringComparer.Ordinal)
             .Take(maxSize - 2)
-            .Select(kv => kv.Key);
-        string[] all = [Unk, Eos, .. kept];
+            .ToList();
+        string[] all = [Unk, Eos, .. kept.Select(kv => kv.Key)];
         if (all.Length == 2)
             throw new CorpusException("train", counts.Count == 0
                 ? "The training text has no tokens."
                 : $"No token occurs at least minCount = {minCount} times in the training text; lower minCount.");
-        return FromTokens(all);
+        return FromTokens(all, [0, 0, .. kept.Select(kv => kv.Value)]);
     }
 
     /// <summary>
-    /// A vocabulary from tokens in id order (a saved vocabulary). Throws <see cref="ArgumentException"/>
-    /// unless the specials are at ids 0 and 1 and no token is null, empty or repeated.
+    /// A vocabulary from tokens in id order (a saved vocabulary), with their training counts when known. Throws
+    /// <see cref="ArgumentException"/> unless the specials are at ids 0 and 1, no token is null, empty or repeated,
+    /// and the counts (if any) are one non-negative number per token.
     /// </summary>
-    public static Vocabulary FromTokens(IReadOnlyList<string> tokens)
+    public static Vocabulary FromTokens(IReadOnlyList<string> tokens, IReadOnlyList<long>? counts = null)
     {
         ArgumentNullException.ThrowIfNull(tokens);
+        if (counts is not null && (counts.Count != tokens.Count || counts.Any(c => c < 0)))
+            throw new ArgumentException($"Expected {tokens.Count} non-negative counts, one per token (got {counts.Count}).", nameof(counts));
         if (tokens.Count < 2 || tokens[0] != Unk || tokens[1] != Eos)
             throw new ArgumentException($"A vocabulary must start with \"{Unk}\" and \"{Eos}\".", nameof(tokens));
         var array = tokens.ToArray();
@@ -120,13 +132,27 @@ public sealed class Vocabulary
             if (!ids.TryAdd(array[i], i))
                 throw new ArgumentException($"Token \"{array[i]}\" appears twice (ids {ids[array[i]]} and {i}).", nameof(tokens));
         }
-        return new Vocabulary(array, ids);
+        return new Vocabulary(array, ids, counts?.ToArray());
     }
 
-    /// <summary>Writes the tokens as a UTF-8 JSON array to a temporary file, then moves it over <paramref name="path"/>.</summary>
+    /// <summary>The counts file beside a vocabulary file: <c>vocab.json</c> → <c>vocab.counts.json</c>.</summary>
+    public static string CountsPath(string path) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileNameWithoutExtension(path) + ".counts.json");
+
+    /// <summary>
+    /// Writes the tokens as a UTF-8 JSON array to a temporary file, then moves it over <paramref name="path"/>;
+    /// the counts, when known, likewise to <see cref="CountsPath"/>.
+    /// </summary>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Counts is not null) WriteJson(CountsPath(path), Counts);
+        WriteJson(path, _tokens);
+        if (Counts is null) File.Delete(CountsPath(path));       // no stale counts beside other tokens
+    }
+
+    private static void WriteJson<T>(string path, T value)
+    {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var temp = $"{full}.{Guid.NewGuid():N}.tmp";
@@ -134,7 +160,7 @@ public sealed class Vocabulary
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
             {
-                JsonSerializer.Serialize(stream, _tokens, JsonOptions);
+                JsonSerializer.Serialize(stream, value, JsonOptions);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
@@ -167,11 +193,31 @@ public sealed class Vocabulary
         if (tokens is null) throw new ModelFormatException(path, "The vocabulary file holds null, not a JSON array of strings.");
         try
         {
-            return FromTokens(tokens!);
+            return FromTokens(tokens!, LoadCounts(CountsPath(path)));
         }
         catch (ArgumentException e)
         {
             throw new ModelFormatException(path, $"The file is not a vocabulary: {e.Message}");
+        }
+    }
+
+    /// <summary>The counts beside a vocabulary, or null when there is no counts file (an older model).</summary>
+    private static long[]? LoadCounts(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return JsonSerializer.Deserialize<long[]>(stream, JsonOptions)
+                ?? throw new ModelFormatException(path, "The vocabulary counts file holds null, not a JSON array of numbers.");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException(path, $"The vocabulary counts file is truncated or not a JSON array of numbers: {e.Message}");
+        }
+        catch (IOException e)
+        {
+            throw new ModelFormatException(path, $"The vocabulary counts file cannot be read: {e.Message}");
         }
     }
 }

@@ -127,4 +127,16 @@ public sealed class PublishedOutputTests(PublishedOutput published, ITestOutputH
         Assert.Equal(HttpStatusCode.OK, await WaitForAsync(worker, $"http://127.0.0.1:{port}/health/ready"));
         Assert.False(worker.HasExited);
     }
+
+    [Fact]
+    public async Task The_published_api_serves_the_playground()
+    {
+        Assert.True(File.Exists(Path.Combine(published.App, "wwwroot", "index.html")), "wwwroot is not in the published output");
+        var port = WorkerProcesses.FreePort();
+        var api = Run("RnnLmService.Api.dll", "api", "--urls", $"http://127.0.0.1:{port}");
+        Assert.Equal(HttpStatusCode.OK, await WaitForAsync(api, $"http://127.0.0.1:{port}/health/live"));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        Assert.Contains("<script type=\"module\" src=\"app.js\"></script>", await http.GetStringAsync("/"));
+        Assert.Contains("export function init", await http.GetStringAsync("/js/views/train.js"));
+    }
 }

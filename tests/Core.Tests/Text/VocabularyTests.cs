@@ -110,4 +110,33 @@ public sealed class VocabularyTests : IDisposable
         Assert.Throws<ModelFormatException>(() => Vocabulary.Load(binary));
         Assert.Contains("missing", Assert.Throws<ModelFormatException>(() => Vocabulary.Load(Path.Combine(_dir, "nope.json"))).Message);
     }
+
+    [Fact]
+    public void Build_KeepsTrainingCounts_AndSaveLoadRoundTripsThemBesideTheTokens()
+    {
+        var vocab = Vocabulary.Build(Stream, maxSize: 100, minCount: 1);
+        Assert.Equal([0L, 0, 4, 3, 3, 2, 1], vocab.Counts);
+
+        var path = Path.Combine(_dir, "vocab.json");
+        vocab.Save(path);
+        Assert.Equal(Path.Combine(_dir, "vocab.counts.json"), Vocabulary.CountsPath(path));
+        Assert.True(File.Exists(Vocabulary.CountsPath(path)));
+        Assert.Equal(vocab.Counts, Vocabulary.Load(path).Counts);
+        // The tokens file keeps its old format (a JSON array of strings), so older readers still load it.
+        Assert.Equal(vocab.Tokens, System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllText(path)));
+    }
+
+    [Fact]
+    public void Load_WithoutACountsFile_HasNoCounts_AndABrokenCountsFileIsAFormatError()
+    {
+        var path = Path.Combine(_dir, "new", "vocab.json");
+        Vocabulary.FromTokens(["<unk>", "<eos>", "a"]).Save(path);
+        Assert.False(File.Exists(Vocabulary.CountsPath(path)));
+        Assert.Null(Vocabulary.Load(path).Counts);
+
+        File.WriteAllText(Vocabulary.CountsPath(path), "[0, 0]");
+        Assert.Throws<ModelFormatException>(() => Vocabulary.Load(path));
+        File.WriteAllText(Vocabulary.CountsPath(path), "[0, 0, 5");
+        Assert.Throws<ModelFormatException>(() => Vocabulary.Load(path));
+    }
 }
