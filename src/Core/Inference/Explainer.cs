@@ -45,7 +45,7 @@ public static class Explainer
         var targetId = target is null ? -1 : TargetId(model, target);
 
         var occluded = OccludedLogProbabilities(model.Network, ids, vocabulary.UnkId, vocabulary.Count);   // (n+1) × V
-        if (targetId < 0) targetId = Sampler.TopIndices(occluded[0], 1)[0];
+        if (targetId < 0) targetId = ArgMax(occluded[0]);
         var gradient = GradientTimesInput(model.Network, ids, targetId);
 
         var contributions = tokens.Select((t, i) => new TokenContribution(
@@ -53,6 +53,15 @@ public static class Explainer
             ids[i + 1] == vocabulary.UnkId ? 0 : occluded[0][targetId] - occluded[i + 1][targetId],
             gradient[i])).ToList();
         return new Explanation(vocabulary[targetId], target is null, occluded[0][targetId], contributions);
+    }
+
+    /// <summary>Index of the largest value (the first of ties).</summary>
+    private static int ArgMax(IReadOnlyList<double> values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Count; i++)
+            if (values[i] > values[best]) best = i;
+        return best;
     }
 
     /// <summary>The <paramref name="k"/> words whose input embeddings have the highest cosine with <paramref name="word"/>'s.</summary>
