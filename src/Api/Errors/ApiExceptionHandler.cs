@@ -44,8 +44,12 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
         ServiceException e => Problem(e.StatusCode, e.Message, e.Field, e.Code),
         InvalidArchiveException e => Problem(StatusCodes.Status400BadRequest, $"The archive was not imported (nothing was written): {e.Reason}", e.Field, "invalid_archive"),
         InvalidSettingException e => Problem(StatusCodes.Status400BadRequest, e.Reason, e.Field, "invalid_value"),
-        ModelFormatException => Problem(StatusCodes.Status422UnprocessableEntity,
-            "The model's files cannot be loaded: they are missing, damaged or of another format. The server log has the details under this correlation id.",
+        // The reason names the file within the model ("weights.bin does not match its hash"); one that carries a path
+        // (an inner exception's text) is not shown.
+        ModelFormatException e => Problem(StatusCodes.Status422UnprocessableEntity,
+            e.Reason.Contains('/') || e.Reason.Contains('\\')
+                ? "The model's files cannot be loaded: they are missing, damaged or of another format. The server log has the details under this correlation id."
+                : $"The model's files cannot be loaded: {e.Reason.TrimEnd('.')}. The server log has the details under this correlation id.",
             "model", "model_unloadable"),
         BadHttpRequestException e => FromBadRequest(e),
         Storage.NotFoundException e => Problem(StatusCodes.Status404NotFound, e.Message, e.Field, e.Code),
