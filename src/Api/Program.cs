@@ -23,6 +23,7 @@ app.MapInferenceApi();
 app.MapOpenAiApi();
 app.MapDatasetsApi();
 app.MapTrainingJobsApi();
+app.MapPresetsApi();
 app.Run();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

@@ -20,7 +20,7 @@ public sealed class ModelStoreTests(TrainedModelFixture fixture) : IClassFixture
     public void A_model_directory_describes_itself()
     {
         var manifest = ModelArtifacts.ReadManifest(fixture.ModelDirectory);
-        Assert.Equal(ModelManifest.CurrentFormatVersion, manifest.FormatVersion);
+        Assert.Equal(1, manifest.FormatVersion); // a model without locked dropout keeps the format older builds read
         Assert.Equal(CellType.Lstm, manifest.Architecture.CellType);
         Assert.Equal(32, manifest.Architecture.HiddenSize);
         Assert.Equal(TokenizerKind.Word, manifest.Tokenizer.Kind);

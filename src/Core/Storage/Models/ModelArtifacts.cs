@@ -20,6 +20,7 @@ public static class ModelArtifacts
     {
         var manifest = new ModelManifest
         {
+            FormatVersion = ModelManifest.FormatVersionFor(result.Model.Options),
             Name = name,
             Version = version,
             Architecture = result.Model.Options,
@@ -74,8 +75,10 @@ public static class ModelArtifacts
             throw new ModelFormatException(path, $"model.json is not a valid model manifest: {e.Message}");
         }
         if (manifest is null) throw new ModelFormatException(path, "model.json is empty");
-        if (manifest.FormatVersion != ModelManifest.CurrentFormatVersion)
-            throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} is not supported (this build reads version {ModelManifest.CurrentFormatVersion})");
+        if (manifest.FormatVersion is < 1 or > ModelManifest.CurrentFormatVersion)
+            throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} is not supported (this build reads versions 1 to {ModelManifest.CurrentFormatVersion})");
+        if (manifest.FormatVersion != ModelManifest.FormatVersionFor(manifest.Architecture))
+            throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} does not match its architecture (lockedDropout {manifest.Architecture.LockedDropout} is written as version {ModelManifest.FormatVersionFor(manifest.Architecture)})");
         return manifest;
     }
 
