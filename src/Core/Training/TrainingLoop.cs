@@ -75,6 +75,7 @@ internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context
                 windowBatches++;
                 windowTokens += tokens;
                 State = State with { GlobalStep = State.GlobalStep + 1, TokensDone = State.TokensDone + tokens };
+                context.StepCompleted?.Invoke(model);
 
                 if (windowBatches >= context.ReportEverySteps || position >= streamLength - 1)
                 {
