@@ -30,14 +30,7 @@ internal static class Recipe
         spec.Validate();
 
         var clock = Stopwatch.StartNew();
-        using var result = new Trainer(spec).Run(BenchData.Read(dir), new TrainingRunContext
-        {
-            TorchThreads = threads,
-            ReportEverySteps = 200,
-            Progress = p => Console.Error.WriteLine(p.Kind == ProgressKind.Epoch
-                ? $"[{label}] epoch {p.Epoch} valid ppl {p.ValidPerplexity:F2} lr {p.LearningRate:G4}"
-                : $"[{label}] epoch {p.Epoch} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} lr {p.LearningRate:G4} tok/s {p.TokensPerSecond:F0}"),
-        });
+        using var result = TrainerBench.Train(spec, dir, threads, label);
         var m = result.Metrics;
         Console.WriteLine(JsonSerializer.Serialize(new
         {
