@@ -184,8 +184,12 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         var presets = await _queue.GetFromJsonAsync<JsonElement>("/api/presets");
         var byName = presets.EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
         Assert.Equal(["classic", "fast", "quality"], byName.Keys.Order());
-        Assert.Equal("measured", byName["classic"].GetProperty("results").GetProperty("status").GetString());
-        Assert.Equal(88.70, byName["classic"].GetProperty("results").GetProperty("testPerplexity").GetDouble(), 2);
+        foreach (var p in byName.Values)
+        {
+            var results = p.GetProperty("results");
+            Assert.Contains(results.GetProperty("status").GetString(), new[] { "measured", "not yet measured" });
+            Assert.Equal(results.GetProperty("status").GetString() == "measured", results.GetProperty("testPerplexity").ValueKind == JsonValueKind.Number);
+        }
         Assert.Equal(120, byName["quality"].GetProperty("spec").GetProperty("training").GetProperty("maxMinutes").GetDouble());
         Assert.Equal("ntAsgd", byName["quality"].GetProperty("settings").GetProperty("training").GetProperty("optimizer").GetString());
         Assert.Equal(20, byName["classic"].GetProperty("spec").GetProperty("training").GetProperty("learningRate").GetDouble());

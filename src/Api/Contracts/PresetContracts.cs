@@ -38,4 +38,7 @@ public sealed record PresetFiguresResponse
 
     /// <summary>Where it is published and the command that measured it.</summary>
     public string? Source { get; init; }
+
+    /// <summary>What to keep in mind when reading the figure (machine load, how it differs from the preset's own budget).</summary>
+    public string? Note { get; init; }
 }

@@ -32,6 +32,7 @@ public static class PresetsApi
             Results = new PresetFiguresResponse
             {
                 Status = p.Figures.Status, TestPerplexity = p.Figures.TestPerplexity, Budget = p.Figures.Budget, Source = p.Figures.Source,
+                Note = p.Figures.Note,
             },
         };
     }

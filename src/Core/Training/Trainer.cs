@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Text;
