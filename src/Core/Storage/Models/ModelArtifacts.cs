@@ -20,7 +20,6 @@ public static class ModelArtifacts
     {
         var manifest = new ModelManifest
         {
-            FormatVersion = ModelManifest.FormatVersionFor(result.Model.Options),
             Name = name,
             Version = version,
             Architecture = result.Model.Options,
@@ -47,7 +46,10 @@ public static class ModelArtifacts
             var weights = Path.Combine(tmp, manifest.WeightsFile);
             model.save(weights);
             vocabulary.Save(Path.Combine(tmp, manifest.VocabularyFile));
-            manifest = manifest with { VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights) };
+            manifest = manifest with
+            {
+                FormatVersion = ModelManifest.FormatVersionFor(manifest.Architecture), VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights),
+            };
             var json = Path.Combine(tmp, ManifestFile);
             File.WriteAllText(json, JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions));
             Directory.Move(tmp, full);
