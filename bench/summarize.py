@@ -1,4 +1,4 @@
-"""Tables from the benchmark JSON lines: python3 summarize.py throughput|quality FILE."""
+"""Tables from the benchmark JSON lines: python3 summarize.py throughput|quality|ablation FILE."""
 import json
 import statistics
 import sys
@@ -31,8 +31,20 @@ def quality(rows):
         print("WARNING: the contenders scored different numbers of test targets")
 
 
+def ablation(rows):
+    print("| row | parameters | steps | validations | stop | test ppl | best valid ppl | bits/char | tokens/s | wall s |")
+    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        bpc = r.get("testBitsPerCharacter")
+        bpc = f"{bpc:.3f}" if bpc is not None else "pending"
+        print(f"| {r['label']} | {r['parameters']:,} | {r['steps']:,} | {r['validations']} | {r['stopReason']} | {r['testPpl']:.2f} | "
+              f"{r['bestValidPpl']:.2f} | {bpc} | {r['tokensPerSecond']:,.0f} | {r['seconds']:,.0f} |")
+    if len({r["vocabHash"] for r in rows}) > 1:
+        print("WARNING: the rows built different vocabularies; the perplexities are not comparable")
+
+
 if __name__ == "__main__":
     kind, path = sys.argv[1], sys.argv[2]
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.startswith("{")]
-    {"throughput": throughput, "quality": quality}[kind](rows)
+    {"throughput": throughput, "quality": quality, "ablation": ablation}[kind](rows)

@@ -5,6 +5,7 @@ using RnnLmService.Core;
 //   normalize <verses.txt> <outDir>                 one-time normalisation and 80/10/10 split for every contender
 //   throughput <dir> contender=trainer|bare [threads= warmup= steps= ...]
 //   quality <dir> [epochs=6 threads=1 ...]          our trainer's test perplexity
+//   recipe <dir> spec='{json}' [label= threads=1]   one job spec (preset + fields, as the API takes it) through the Trainer
 //   kn <dir> [order=3 vocab=10000]                  interpolated modified Kneser-Ney baseline
 //   overhead <dir> [threads=1 calls=2000]           what the trainer adds per step beyond the bare loop, piece by piece
 //   train <corpus.txt> [key=value ...]              the original one-file run with samples
@@ -32,6 +33,7 @@ return args[0] switch
         var c => throw new ArgumentException($"unknown contender '{c}' (trainer or bare)"),
     },
     "quality" => TrainerBench.Quality(args[1], rest),
+    "recipe" => Recipe.Run(args[1], rest),
     "kn" => KneserNey.Run(args[1], rest),
     "overhead" => Overhead.Run(args[1], rest),
     "train" => TrainFile.Run(args[1..]),

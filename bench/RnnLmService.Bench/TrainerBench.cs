@@ -75,14 +75,7 @@ internal static class TrainerBench
         var threads = a.Int("threads", 1);
         a.RejectUnknown();
         var clock = Stopwatch.StartNew();
-        using var result = new Trainer(spec).Run(BenchData.Read(dir), new TrainingRunContext
-        {
-            TorchThreads = threads,
-            ReportEverySteps = 200,
-            Progress = p => Console.Error.WriteLine(p.Kind == ProgressKind.Epoch
-                ? $"[trainer] epoch {p.Epoch} valid ppl {p.ValidPerplexity:F2} lr {p.LearningRate}"
-                : $"[trainer] epoch {p.Epoch} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} tok/s {p.TokensPerSecond:F0}"),
-        });
+        using var result = Train(spec, dir, threads, "trainer");
         var m = result.Metrics;
         Console.WriteLine(JsonSerializer.Serialize(new
         {
@@ -102,6 +95,17 @@ internal static class TrainerBench
         }));
         return 0;
     }
+
+    /// <summary>Trains <paramref name="spec"/> on the splits in <paramref name="dir"/>, progress to stderr every 200 steps and each epoch.</summary>
+    public static TrainingResult Train(TrainingSpec spec, string dir, int threads, string label) =>
+        new Trainer(spec).Run(BenchData.Read(dir), new TrainingRunContext
+        {
+            TorchThreads = threads,
+            ReportEverySteps = 200,
+            Progress = p => Console.Error.WriteLine(p.Kind == ProgressKind.Epoch
+                ? $"[{label}] epoch {p.Epoch} valid ppl {p.ValidPerplexity:F2} lr {p.LearningRate:G4}"
+                : $"[{label}] epoch {p.Epoch} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} lr {p.LearningRate:G4} tok/s {p.TokensPerSecond:F0}"),
+        });
 
     /// <summary>One throughput line. cpuSeconds (the process's user+system time in the window) moves far less than wall time when other work shares the cores.</summary>
     public static void Emit(string contender, int threads, int warmup, int steps, long tokens, CpuClock clock) =>

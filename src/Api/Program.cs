@@ -31,6 +31,7 @@ app.MapOpenAiApi();
 app.MapDatasetsApi();
 app.MapTrainingJobsApi();
 app.MapKeysApi();
+app.MapPresetsApi();
 app.Run();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

@@ -150,6 +150,14 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         { "tokenizer.minCount", "0" },
         { "tokenizer.kind", "\"bpe\"" },
         { "training.bogus|bogus", "1" },
+        { "training.gradientAccumulation", "3" },  // does not divide batchSize 4
+        { "training.maxSteps", "0" },
+        { "training.maxMinutes", "-1" },
+        { "training.schedule", "\"linear\"" },
+        { "training.optimizer|optimizer", "\"asgd\"" },
+        { "model.weightDrop", "1" },
+        { "model.inputDropout", "0.3" },           // a locked-dropout rate without lockedDropout
+        { "preset", "\"turbo\"" },
         { "priority", "5000" },
     };
 
@@ -168,6 +176,40 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
 
         var response = await _queue.PostAsync("/api/training-jobs", new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
         await Api.AssertProblemAsync(response, 400, field);
+    }
+
+    [Fact]
+    public async Task Presets_are_listed_with_their_figures_and_a_job_takes_one_under_its_own_fields()
+    {
+        var presets = await _queue.GetFromJsonAsync<JsonElement>("/api/presets");
+        var byName = presets.EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        Assert.Equal(["classic", "fast", "quality"], byName.Keys.Order());
+        foreach (var p in byName.Values)
+        {
+            var results = p.GetProperty("results");
+            Assert.Contains(results.GetProperty("status").GetString(), new[] { "measured", "not yet measured" });
+            Assert.Equal(results.GetProperty("status").GetString() == "measured", results.GetProperty("testPerplexity").ValueKind == JsonValueKind.Number);
+        }
+        Assert.Equal(120, byName["quality"].GetProperty("spec").GetProperty("training").GetProperty("maxMinutes").GetDouble());
+        Assert.Equal("ntAsgd", byName["quality"].GetProperty("settings").GetProperty("training").GetProperty("optimizer").GetString());
+        Assert.Equal(20, byName["classic"].GetProperty("spec").GetProperty("training").GetProperty("learningRate").GetDouble());
+
+        var dataset = (await Api.UploadTextAsync(_queue, Api.Cycle(20, 4))).GetProperty("id").GetString()!;
+        var (_, _, queued) = await QueueAsync(_queue, new
+        {
+            datasetId = dataset, modelName = "from-preset", preset = "fast",
+            training = new { maxMinutes = 3, batchSize = 4 },
+        });
+        var spec = queued.GetProperty("spec");
+        Assert.Equal(3, spec.GetProperty("training").GetProperty("maxMinutes").GetDouble());          // the job's own field
+        Assert.Equal(4, spec.GetProperty("training").GetProperty("batchSize").GetInt32());
+        Assert.Equal("adamW", spec.GetProperty("training").GetProperty("optimizer").GetString());     // the preset's
+        Assert.Equal(0.002, spec.GetProperty("training").GetProperty("learningRate").GetDouble());    // AdamW's default rate
+        Assert.Equal(256, spec.GetProperty("model").GetProperty("hiddenSize").GetInt32());
+
+        var unknown = await _queue.PostAsJsonAsync("/api/training-jobs", new { datasetId = dataset, modelName = "x", preset = "turbo" });
+        var problem = await Api.AssertProblemAsync(unknown, 400, "preset");
+        Assert.Contains("classic, fast, quality", problem.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -28,13 +28,21 @@ public sealed record CreateTrainingJobRequest
     /// <example>nightly-2026-11-28</example>
     public string? UniqueKey { get; init; }
 
+    /// <summary>A preset from <c>GET /api/presets</c> (classic, fast, quality): its settings apply, then this job's own fields override them.</summary>
+    /// <example>fast</example>
+    public string? Preset { get; init; }
+
     /// <summary>How text becomes tokens (kind word|character, lowercase, splitPunctuation, maxVocabularySize, minCount).</summary>
     public TokenizerOptions? Tokenizer { get; init; }
 
-    /// <summary>The architecture (cellType lstm|gru|rnnTanh, embeddingSize, hiddenSize, layers, dropout, tieWeights).</summary>
+    /// <summary>The architecture (cellType lstm|gru|rnnTanh, embeddingSize, hiddenSize, layers, dropout, tieWeights; AWD-LSTM
+    /// regularisation: weightDrop, embeddingDropout, lockedDropout with inputDropout, hiddenDropout, outputDropout).</summary>
     public ModelOptions? Model { get; init; }
 
-    /// <summary>The recipe (optimizer sgd|adam|adamW, learningRate, annealFactor, clip, weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed).</summary>
+    /// <summary>The recipe (optimizer sgd|adam|adamW|ntAsgd, learningRate (default per optimizer: sgd 20, ntAsgd 30, adam/adamW 0.002),
+    /// annealFactor, clip, weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed; schedule plateau|cosine, warmupSteps,
+    /// minLearningRateFraction, gradientAccumulation, variableBptt, maxSteps, maxMinutes, activationRegularization,
+    /// temporalActivationRegularization, nonmonoInterval).</summary>
     public TrainingOptions? Training { get; init; }
 }
 

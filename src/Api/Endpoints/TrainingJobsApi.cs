@@ -1,6 +1,7 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -38,6 +39,7 @@ public static partial class TrainingJobsApi
         group.MapPost("/", CreateAsync).WithName("CreateTrainingJob").RequireApiRole(ApiKeyRoles.Train).WithSubmissionLimits()
             .WithSummary("Queue a training job")
             .WithDescription("Body (application/json, CreateTrainingJobRequest): datasetId, modelName, optional priority, promote, uniqueKey, "
+                + "preset (a name from GET /api/presets whose settings the job's own fields override), "
                 + "and hyperparameters in tokenizer {kind, lowercase, splitPunctuation, maxVocabularySize, minCount}, model {cellType, "
                 + "embeddingSize, hiddenSize, layers, dropout, tieWeights} and training {optimizer, learningRate, annealFactor, clip, "
                 + "weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed}; anything left out takes the engine's default. "
@@ -110,7 +112,15 @@ public static partial class TrainingJobsApi
         CreateTrainingJobRequest? body;
         try
         {
-            body = await JsonSerializer.DeserializeAsync<CreateTrainingJobRequest>(request.Body, JobSpecJson.Options, ct);
+            var node = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
+            if (node is JsonObject fields && fields["preset"] is { } presetNode)
+            {
+                var name = presetNode.GetValueKind() == JsonValueKind.String ? presetNode.GetValue<string>() : null;
+                if (name is null || TrainingPresets.Find(name) is not { } preset)
+                    throw new InvalidSettingException("preset", $"preset must be one of {string.Join(", ", TrainingPresets.All.Select(p => p.Name))} (was {presetNode.ToJsonString()}).");
+                node = TrainingPresets.Apply(preset, fields);
+            }
+            body = node?.Deserialize<CreateTrainingJobRequest>(JobSpecJson.Options);
         }
         catch (JsonException e)
         {
@@ -191,7 +201,7 @@ public static partial class TrainingJobsApi
         var field = path.Length == 0 ? "body" : path[(path.LastIndexOf('.') + 1)..];
         return (field, path.Length == 0
             ? "The body is not valid JSON."
-            : $"'{path}' has a value of the wrong type or an unknown name (enums: tokenizer.kind word|character; model.cellType lstm|gru|rnnTanh; training.optimizer sgd|adam|adamW).");
+            : $"'{path}' has a value of the wrong type or an unknown name (enums: tokenizer.kind word|character; model.cellType lstm|gru|rnnTanh; training.optimizer sgd|adam|adamW|ntAsgd; training.schedule plateau|cosine).");
     }
 
     private static async Task<Ok<JobList>> ListAsync(JobStore jobs, TimeProvider clock, string? status, int? offset, int? limit, CancellationToken ct)

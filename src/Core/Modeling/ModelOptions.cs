@@ -32,6 +32,26 @@ public sealed record ModelOptions
     /// <summary>Share the embedding matrix with the decoder; needs EmbeddingSize == HiddenSize.</summary>
     public bool TieWeights { get; init; }
 
+    // AWD-LSTM regularisation (Merity et al. 2017). Each is off by default; all are off in eval mode.
+
+    /// <summary>DropConnect rate on the hidden-to-hidden weights, one mask per batch, in [0, 1); 0 is off.</summary>
+    public double WeightDrop { get; init; }
+
+    /// <summary>Embedding dropout: the rate at which whole words (embedding rows) are dropped per batch, in [0, 1); 0 is off.</summary>
+    public double EmbeddingDropout { get; init; }
+
+    /// <summary>Locked (variational) dropout: one mask per sequence, constant along time; builds one module per layer (model format 2).</summary>
+    public bool LockedDropout { get; init; }
+
+    /// <summary>Locked-dropout rate on the embedding output; null takes <see cref="Dropout"/>. Needs <see cref="LockedDropout"/>.</summary>
+    public double? InputDropout { get; init; }
+
+    /// <summary>Locked-dropout rate between recurrent layers; null takes <see cref="Dropout"/>. Needs <see cref="LockedDropout"/>.</summary>
+    public double? HiddenDropout { get; init; }
+
+    /// <summary>Locked-dropout rate on the last layer's output; null takes <see cref="Dropout"/>. Needs <see cref="LockedDropout"/>.</summary>
+    public double? OutputDropout { get; init; }
+
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first field out of range.</summary>
     public void Validate()
     {
@@ -40,7 +60,18 @@ public sealed record ModelOptions
         InvalidSettingException.Check(HiddenSize is >= 1 and <= 8192, "hiddenSize", $"hiddenSize must be between 1 and 8192 (was {HiddenSize}).");
         InvalidSettingException.Check(Layers is >= 1 and <= 16, "layers", $"layers must be between 1 and 16 (was {Layers}).");
         InvalidSettingException.Check(Dropout is >= 0 and < 1 && !double.IsNaN(Dropout), "dropout", $"dropout must be at least 0 and below 1 (was {Dropout}).");
+        CheckRate(WeightDrop, "weightDrop");
+        CheckRate(EmbeddingDropout, "embeddingDropout");
+        foreach (var (rate, field) in new[] { (InputDropout, "inputDropout"), (HiddenDropout, "hiddenDropout"), (OutputDropout, "outputDropout") })
+        {
+            if (rate is not { } r) continue;
+            CheckRate(r, field);
+            InvalidSettingException.Check(LockedDropout, field, $"{field} sets a locked-dropout rate: it needs lockedDropout true.");
+        }
         InvalidSettingException.Check(!TieWeights || EmbeddingSize == HiddenSize, "tieWeights",
             $"tied weights need embeddingSize equal to hiddenSize (embeddingSize {EmbeddingSize}, hiddenSize {HiddenSize}).");
     }
+
+    private static void CheckRate(double rate, string field) =>
+        InvalidSettingException.Check(rate is >= 0 and < 1 && !double.IsNaN(rate), field, $"{field} must be at least 0 and below 1 (was {rate}).");
 }

@@ -5,17 +5,27 @@ using static TorchSharp.torch.nn;
 
 namespace RnnLmService.Core.Modeling;
 
+/// <summary>What one forward pass produced: logits, the new state and, when asked, the last layer's output.</summary>
+/// <param name="Logits">(T, B, V).</param>
+/// <param name="State">The hidden state after the last step.</param>
+/// <param name="Output">The last recurrent layer's output (T, B, H) before output dropout, when asked (for TAR).</param>
+/// <param name="DroppedOutput">The same after output dropout, when asked (for AR).</param>
+public sealed record ForwardResult(Tensor Logits, RnnState State, Tensor? Output, Tensor? DroppedOutput);
+
 /// <summary>
 /// Embedding → LSTM | GRU | tanh RNN → dropout → linear decoder over the vocabulary.
 /// Input (T, B) token ids; output logits (T, B, V) and the new hidden state (layers, B, H).
 /// The field names (<c>encoder</c>, <c>rnn</c>, <c>decoder</c>, <c>drop</c>) are the weight-file format:
 /// renaming one breaks saved models, and needs a new <see cref="Storage.Models.ModelManifest.CurrentFormatVersion"/>.
+/// With <see cref="ModelOptions.LockedDropout"/> the recurrent layers are one module each (<c>rnns.{k}</c>,
+/// model format 2) so that a locked mask can sit between them; otherwise one fused module (<c>rnn</c>, format 1).
 /// </summary>
 public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, RnnState State)>
 {
 #pragma warning disable IDE1006 // field names are the weight names
     private readonly Embedding encoder;
-    private readonly Module rnn;
+    private readonly Module? rnn;
+    private readonly ModuleList<Module>? rnns;
     private readonly Linear decoder;
     private readonly Dropout drop;
 #pragma warning restore IDE1006
@@ -37,14 +47,12 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
         Options = options;
         VocabularySize = vocabularySize;
 
-        var between = options.Layers > 1 ? options.Dropout : 0.0;
         encoder = Embedding(vocabularySize, options.EmbeddingSize);
-        rnn = options.CellType switch
-        {
-            CellType.Lstm => LSTM(options.EmbeddingSize, options.HiddenSize, options.Layers, dropout: between),
-            CellType.Gru => GRU(options.EmbeddingSize, options.HiddenSize, options.Layers, dropout: between),
-            _ => RNN(options.EmbeddingSize, options.HiddenSize, options.Layers, NonLinearities.Tanh, dropout: between),
-        };
+        if (options.LockedDropout)
+            rnns = ModuleList(Enumerable.Range(0, options.Layers)
+                .Select(k => Recurrent(options.CellType, k == 0 ? options.EmbeddingSize : options.HiddenSize, options.HiddenSize, 1, 0.0)).ToArray());
+        else
+            rnn = Recurrent(options.CellType, options.EmbeddingSize, options.HiddenSize, options.Layers, options.Layers > 1 ? options.Dropout : 0.0);
         decoder = Linear(options.HiddenSize, vocabularySize);
         drop = Dropout(options.Dropout);
 
@@ -59,6 +67,13 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
         RegisterComponents();
     }
 
+    private static Module Recurrent(CellType cell, long input, long hidden, long layers, double between) => cell switch
+    {
+        CellType.Lstm => LSTM(input, hidden, layers, dropout: between),
+        CellType.Gru => GRU(input, hidden, layers, dropout: between),
+        _ => RNN(input, hidden, layers, NonLinearities.Tanh, dropout: between),
+    };
+
     /// <summary>A zero hidden state for <paramref name="batchSize"/> parallel sequences.</summary>
     public RnnState InitialState(long batchSize)
     {
@@ -69,16 +84,62 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
     /// <summary>Runs the model. <paramref name="input"/> is (T, B) int64.</summary>
     public override (Tensor Logits, RnnState State) forward(Tensor input, RnnState state)
     {
-        var (output, next) = Recur(input, state);                         // (T, B, H)
-        using (output) return (Decode(output), next);                    // (T, B, V)
+        var r = Forward(input, state, keepOutput: false);
+        return (r.Logits, r.State);
     }
 
-    /// <summary>The embedding and recurrent layers only: (T, B) ids → outputs (T, B, H) and the state after the last step.</summary>
+    /// <summary>Runs the model; with <paramref name="keepOutput"/> also returns the last layer's output before and after dropout.</summary>
+    public ForwardResult Forward(Tensor input, RnnState state, bool keepOutput)
+    {
+        var (output, next) = Recur(input, state);                          // (T, B, H)
+        var dropped = DropOutput(output);
+        var logits = decoder.call(dropped);                                // (T, B, V)
+        if (keepOutput) return new ForwardResult(logits, next, output, dropped);
+        dropped.Dispose();
+        output.Dispose();
+        return new ForwardResult(logits, next, null, null);
+    }
+
+    /// <summary>
+    /// The embedding and recurrent layers only: (T, B) ids → the last layer's outputs (T, B, H), before output dropout,
+    /// and the state after the last step.
+    /// </summary>
     public (Tensor Output, RnnState State) Recur(Tensor input, RnnState state)
     {
         StepsRun += input.shape[0];
-        using var emb = drop.call(encoder.call(input));                  // (T, B, E)
-        switch (rnn)
+        using var words = Embed(input);                                    // (T, B, E)
+        using var emb = Options.LockedDropout
+            ? Regularizers.LockedDropout(words, Options.InputDropout ?? Options.Dropout, training)
+            : drop.call(words);
+        return rnns is null ? RunFused(rnn!, emb, state) : RunLayers(emb, state);
+    }
+
+    /// <summary>Output dropout and the decoder: outputs (…, H) → logits (…, V).</summary>
+    public Tensor Decode(Tensor output)
+    {
+        using var dropped = DropOutput(output);
+        return decoder.call(dropped);
+    }
+
+    private Tensor DropOutput(Tensor output) => Options.LockedDropout
+        ? Regularizers.LockedDropout(output, Options.OutputDropout ?? Options.Dropout, training)
+        : drop.call(output);
+
+    /// <summary>The embedding lookup; in training with <see cref="ModelOptions.EmbeddingDropout"/>, whole words dropped.</summary>
+    private Tensor Embed(Tensor input)
+    {
+        var embedded = encoder.call(input);                             // (T, B, E)
+        if (!training || Options.EmbeddingDropout <= 0) return embedded;
+        // One keep/drop draw per vocabulary word, so every occurrence of a word in the batch is dropped together:
+        // the same as masking rows of the embedding matrix (AWD-LSTM's embedded_dropout), gathering only the rows used.
+        using var keep = Regularizers.KeepMask([VocabularySize], Options.EmbeddingDropout);   // (V)
+        using var perToken = keep.index_select(0, input.reshape(-1)).view(input.shape[0], input.shape[1], 1);
+        using (embedded) return embedded.mul(perToken);
+    }
+
+    private static (Tensor Output, RnnState State) RunFused(Module module, Tensor emb, RnnState state)
+    {
+        switch (module)
         {
             case LSTM lstm:
                 var (o, h, c) = lstm.call(emb, (state.H, state.C!));
@@ -87,45 +148,90 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
                 var (og, hg) = gru.call(emb, state.H);
                 return (og, new RnnState(hg, null));
             default:
-                var (or, hr) = ((RNN)rnn).call(emb, state.H);
+                var (or, hr) = ((RNN)module).call(emb, state.H);
                 return (or, new RnnState(hr, null));
         }
+    }
+
+    /// <summary>One module per layer with locked dropout between them; the state stays (layers, B, H).</summary>
+    private (Tensor Output, RnnState State) RunLayers(Tensor emb, RnnState state)
+    {
+        var hs = new List<Tensor>();
+        var cs = new List<Tensor>();
+        var x = emb;
+        for (var k = 0; k < rnns!.Count; k++)
+        {
+            var layerState = new RnnState(state.H.narrow(0, k, 1), state.C?.narrow(0, k, 1));
+            var (output, next) = RunFused(rnns[k], x, layerState);
+            hs.Add(next.H);
+            if (next.C is not null) cs.Add(next.C);
+            x = k < rnns.Count - 1 ? Regularizers.LockedDropout(output, Options.HiddenDropout ?? Options.Dropout, training) : output;
+        }
+        return (x, new RnnState(cat(hs, 0), cs.Count > 0 ? cat(cs, 0) : null));
     }
 
     /// <summary>
     /// Runs right-padded sequences of different lengths as one packed batch and returns each one's own final state
     /// (state after its last real token; the top layer of H is its last output). <paramref name="input"/> is (T, B),
-    /// <paramref name="lengths"/> (each ≥ 1) must be sorted in decreasing order.
+    /// <paramref name="lengths"/> (each ≥ 1) must be sorted in decreasing order. For serving: eval mode (no dropout).
     /// </summary>
     public RnnState RecurPacked(Tensor input, long[] lengths, RnnState state)
     {
+        if (training) throw new InvalidOperationException("RecurPacked reads contexts for serving and runs in eval mode only.");
         StepsRun += input.shape[0];
-        using var emb = drop.call(encoder.call(input));                  // (T, B, E)
+        using var emb = encoder.call(input);                               // (T, B, E)
         using var lengthTensor = tensor(lengths);
-        using var packed = torch.nn.utils.rnn.pack_padded_sequence(emb, lengthTensor, batch_first: false, enforce_sorted: true);
-        switch (rnn)
+        var packed = torch.nn.utils.rnn.pack_padded_sequence(emb, lengthTensor, batch_first: false, enforce_sorted: true);
+        if (rnns is null)
+        {
+            using (packed)
+            {
+                var (output, next) = RunPacked(rnn!, packed, state);
+                output.Dispose();
+                return next;
+            }
+        }
+        // One module per layer: each layer reads the packed output of the one below (no dropout in eval mode).
+        var hs = new List<Tensor>();
+        var cs = new List<Tensor>();
+        for (var k = 0; k < rnns.Count; k++)
+        {
+            var (output, next) = RunPacked(rnns[k], packed, new RnnState(state.H.narrow(0, k, 1), state.C?.narrow(0, k, 1)));
+            packed.Dispose();
+            packed = output;
+            hs.Add(next.H);
+            if (next.C is not null) cs.Add(next.C);
+        }
+        packed.Dispose();
+        var result = new RnnState(cat(hs, 0), cs.Count > 0 ? cat(cs, 0) : null);
+        foreach (var t in hs.Concat(cs)) t.Dispose();
+        return result;
+    }
+
+    private static (torch.nn.utils.rnn.PackedSequence Output, RnnState State) RunPacked(Module module, torch.nn.utils.rnn.PackedSequence packed, RnnState state)
+    {
+        switch (module)
         {
             case LSTM lstm:
                 var (o, h, c) = lstm.call(packed, (state.H, state.C!));
-                o.Dispose();
-                return new RnnState(h, c);
+                return (o, new RnnState(h, c));
             case GRU gru:
                 var (og, hg) = gru.call(packed, state.H);
-                og.Dispose();
-                return new RnnState(hg, null);
+                return (og, new RnnState(hg, null));
             default:
-                var (or, hr) = ((RNN)rnn).call(packed, state.H);
-                or.Dispose();
-                return new RnnState(hr, null);
+                var (or, hr) = ((RNN)module).call(packed, state.H);
+                return (or, new RnnState(hr, null));
         }
     }
 
-    /// <summary>Dropout and the decoder: outputs (…, H) → logits (…, V).</summary>
-    public Tensor Decode(Tensor output)
-    {
-        using var dropped = drop.call(output);
-        return decoder.call(dropped);
-    }
+    /// <summary>
+    /// In training with <see cref="ModelOptions.WeightDrop"/>, masks the hidden-to-hidden weights in place for one batch
+    /// (the fused kernel reads them); null otherwise. Dispose it after backward and before the optimizer step.
+    /// </summary>
+    public WeightDropBatch? BeginWeightDrop() =>
+        training && Options.WeightDrop > 0
+            ? new WeightDropBatch(named_parameters().Where(p => p.name.Contains("weight_hh", StringComparison.Ordinal)).Select(p => p.parameter).ToList(), Options.WeightDrop)
+            : null;
 
     /// <summary>Trainable parameters, each once even when weights are tied.</summary>
     public IReadOnlyList<Parameter> UniqueParameters() =>

@@ -40,6 +40,9 @@ public sealed class RnnState(Tensor h, Tensor? c) : IDisposable
     /// <summary>The state of the sequences at <paramref name="index"/> (batch dimension kept).</summary>
     public RnnState Select(long index) => new(H.narrow(1, index, 1), C?.narrow(1, index, 1));
 
+    /// <summary>The states of <paramref name="length"/> sequences from <paramref name="start"/> (views, batch dimension kept).</summary>
+    public RnnState Narrow(long start, long length) => new(H.narrow(1, start, length), C?.narrow(1, start, length));
+
     /// <summary>Joins states along the batch dimension.</summary>
     public static RnnState Concat(IReadOnlyList<RnnState> states) =>
         new(cat(states.Select(s => s.H).ToArray(), 1),

@@ -21,6 +21,10 @@ public sealed record CheckpointState
     public int Epoch { get; init; }
     /// <summary>Next batch index within that epoch (0 at an epoch start).</summary>
     public int Batch { get; init; }
+    /// <summary>Row of the training streams the next batch starts at (0 in checkpoints written before variable BPTT: then Batch × bptt).</summary>
+    public int Position { get; init; }
+    /// <summary>The global step at which NT-ASGD began averaging (its averages are in <c>average.bin</c>); null before.</summary>
+    public long? AveragingStartStep { get; init; }
     /// <summary>Steps done in all.</summary>
     public long GlobalStep { get; init; }
     /// <summary>Current learning rate.</summary>
@@ -45,7 +49,8 @@ public sealed record CheckpointState
 
 /// <summary>
 /// Reads and writes the latest resumable state of a run in one directory:
-/// <c>state.json</c>, <c>weights.bin</c>, <c>best.bin</c>, <c>optimizer.bin</c>, <c>hidden.bin</c>, <c>rng.bin</c>, <c>vocab.json</c>.
+/// <c>state.json</c>, <c>weights.bin</c>, <c>best.bin</c>, <c>optimizer.bin</c>, <c>hidden.bin</c>, <c>rng.bin</c>, <c>vocab.json</c>,
+/// and with NT-ASGD averaging, <c>average.bin</c>.
 /// A new checkpoint is written under a temporary name and swapped in, so a crash leaves the previous one intact.
 /// </summary>
 public static class Checkpoint
@@ -54,7 +59,7 @@ public static class Checkpoint
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>Everything a checkpoint holds besides the plain state.</summary>
-    public sealed record Parts(RnnLanguageModel Model, byte[]? BestWeights, OptimizerHelper Optimizer, RnnState? Hidden, Vocabulary Vocabulary);
+    public sealed record Parts(RnnLanguageModel Model, byte[]? BestWeights, OptimizerHelper Optimizer, RnnState? Hidden, Vocabulary Vocabulary, WeightAverager? Averages = null);
 
     /// <summary>True when <paramref name="directory"/> holds a checkpoint.</summary>
     public static bool Exists(string directory) => FindLatest(directory) is not null;
@@ -72,6 +77,7 @@ public static class Checkpoint
             if (parts.BestWeights is not null) File.WriteAllBytes(Path.Combine(tmp, "best.bin"), parts.BestWeights);
             parts.Optimizer.save_state_dict(Path.Combine(tmp, "optimizer.bin"));
             parts.Vocabulary.Save(Path.Combine(tmp, "vocab.json"));
+            parts.Averages?.Save(Path.Combine(tmp, "average.bin"));
             using (var w = new BinaryWriter(File.Create(Path.Combine(tmp, "hidden.bin"))))
             {
                 if (parts.Hidden is null) w.Write(0);
@@ -131,12 +137,18 @@ public static class Checkpoint
     public static Vocabulary ReadVocabulary(string directory) =>
         Vocabulary.Load(Path.Combine(FindLatest(directory) ?? directory, "vocab.json"));
 
-    /// <summary>Loads weights, optimizer state and RNG state into live objects; returns best weights and hidden state.</summary>
-    public static (byte[]? BestWeights, RnnState? Hidden) Restore(string directory, RnnLanguageModel model, OptimizerHelper optimizer)
+    /// <summary>Loads weights, optimizer, NT-ASGD averages and RNG state into live objects; returns best weights and hidden state.</summary>
+    public static (byte[]? BestWeights, RnnState? Hidden) Restore(string directory, RnnLanguageModel model, OptimizerHelper optimizer, WeightAverager? averages = null)
     {
         var dir = FindLatest(directory) ?? throw new ModelFormatException(directory, "no checkpoint to resume from");
         model.load(Path.Combine(dir, "weights.bin"));
         optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
+        if (averages is not null)
+        {
+            var path = Path.Combine(dir, "average.bin");
+            if (!File.Exists(path)) throw new ModelFormatException(path, "the checkpoint says NT-ASGD was averaging but holds no averages");
+            averages.Load(path);
+        }
         var bestPath = Path.Combine(dir, "best.bin");
         var best = File.Exists(bestPath) ? File.ReadAllBytes(bestPath) : null;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Text;
@@ -29,13 +28,14 @@ public sealed class TrainingResult(RnnLanguageModel model, Vocabulary vocabulary
 
 /// <summary>
 /// Truncated-BPTT training of an <see cref="RnnLanguageModel"/>: hidden state carried (detached) across batches,
-/// gradient clipping, learning-rate annealing on validation plateaus, early stopping, the best model kept,
-/// and checkpoints that resume the run exactly. Runs synchronously on the calling thread.
+/// gradient clipping, learning-rate annealing on validation plateaus or warm-up and cosine decay, early stopping,
+/// step and time budgets, NT-ASGD, the best model kept, and checkpoints that resume the run exactly.
+/// Runs synchronously on the calling thread; the batch loop is <see cref="TrainingLoop"/>.
 /// </summary>
 public sealed class Trainer(TrainingSpec spec)
 {
-    /// <summary>The spec this trainer runs.</summary>
-    public TrainingSpec Spec { get; } = spec;
+    /// <summary>The spec this trainer runs, with defaults that depend on other fields written out.</summary>
+    public TrainingSpec Spec { get; } = spec with { Training = spec.Training.Resolved() };
 
     /// <summary>Trains on <paramref name="splits"/>; resumes from the context's checkpoint directory when it holds a state.</summary>
     public TrainingResult Run(CorpusSplits splits, TrainingRunContext context)
@@ -68,17 +68,21 @@ public sealed class Trainer(TrainingSpec spec)
             byte[]? best = null;
             RnnState? hidden = null;
             ResumeInfo? resumedFrom = null;
+            WeightAverager? averager = state.AveragingStartStep is null ? null : new WeightAverager(model.UniqueParameters());
             if (resumeState is not null)
             {
-                (best, hidden) = Checkpoint.Restore(context.CheckpointDirectory!, model, optimizer);
+                (best, hidden) = Checkpoint.Restore(context.CheckpointDirectory!, model, optimizer, averager);
                 resumedFrom = new ResumeInfo(state.Epoch + 1, state.Batch, state.GlobalStep);
                 log?.LogInformation("Resuming at epoch {Epoch}, step {Step} (global step {GlobalStep})", resumedFrom.Epoch, resumedFrom.Step, resumedFrom.GlobalStep);
                 context.Resumed?.Invoke(resumedFrom);
             }
             SetLearningRate(optimizer, state.LearningRate);
 
-            var loop = new Loop(this, context, model, optimizer, train, corpus, stepsPerEpoch) { State = state, Best = best, Hidden = hidden };
-            var stoppedEarly = loop.Run();
+            using var loop = new TrainingLoop(Spec.Training, context, model, optimizer, train, corpus, stepsPerEpoch)
+            {
+                State = state, Best = best, Hidden = hidden, Averager = averager,
+            };
+            var stopReason = loop.Run();
 
             // Keep the best model; report its test perplexity.
             if (loop.Best is not null) model.load(new MemoryStream(loop.Best));
@@ -92,7 +96,9 @@ public sealed class Trainer(TrainingSpec spec)
                 TestPerplexity = Math.Exp(testLoss),
                 Epochs = s.ValidHistory.Count,
                 Steps = s.GlobalStep,
-                StoppedEarly = stoppedEarly,
+                StoppedEarly = stopReason == StopReasons.Patience,
+                StopReason = stopReason,
+                AveragingStartStep = s.AveragingStartStep,
                 TrainTokens = corpus.Train.Length,
                 ValidTokens = corpus.Valid.Length,
                 TestTokens = corpus.Test.Length,
@@ -118,158 +124,13 @@ public sealed class Trainer(TrainingSpec spec)
         {
             OptimizerKind.Adam => optim.Adam(ps, o.LearningRate, weight_decay: o.WeightDecay),
             OptimizerKind.AdamW => optim.AdamW(ps, o.LearningRate, weight_decay: o.WeightDecay),
+            // NT-ASGD is SGD whose weights are averaged after the switch (torch's ASGD with t0 = 0 and lambd = 0, as AWD-LSTM runs it).
             _ => optim.SGD(ps, o.LearningRate, weight_decay: o.WeightDecay),
         };
     }
 
-    private static void SetLearningRate(OptimizerHelper optimizer, double lr)
+    internal static void SetLearningRate(OptimizerHelper optimizer, double lr)
     {
         foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-    }
-
-    /// <summary>The epoch/batch loop, with the mutable run state in one place so checkpoints capture all of it.</summary>
-    private sealed class Loop(Trainer owner, TrainingRunContext context, RnnLanguageModel model, OptimizerHelper optimizer, Tensor train, Corpus corpus, int stepsPerEpoch)
-    {
-        public required CheckpointState State;
-        public byte[]? Best;
-        public RnnState? Hidden;
-        private readonly TrainingOptions o = owner.Spec.Training;
-
-        /// <summary>Runs the remaining epochs; returns true when early stopping ended the run.</summary>
-        public bool Run()
-        {
-            var totalSteps = (long)o.Epochs * stepsPerEpoch;
-            var clock = Stopwatch.StartNew();
-            var windowClock = Stopwatch.StartNew();
-            long windowTokens = 0;
-            if (o.Patience > 0 && State.EpochsWithoutImprovement >= o.Patience) return Finish(clock, stoppedEarly: true); // resumed after an early stop
-            for (var epoch = State.Epoch; epoch < o.Epochs; epoch++)
-            {
-                model.train();
-                if (State.Batch == 0) { Hidden?.Dispose(); Hidden = null; }
-                Hidden ??= model.InitialState(train.shape[1]);
-                using var epochLoss = tensor(State.EpochLossSum, dtype: float64);
-                using var windowLoss = tensor(State.WindowLossSum, dtype: float64);
-                var windowBatches = State.WindowBatches;
-                for (var b = State.Batch; b < stepsPerEpoch; b++)
-                {
-                    if (context.Cancellation.IsCancellationRequested)
-                    {
-                        if (context.CheckpointOnCancel) Save(epoch, b, epochLoss, windowLoss, windowBatches, clock);
-                        context.Cancellation.ThrowIfCancellationRequested();
-                    }
-                    if (b > State.Batch && context.CheckpointNow?.Invoke() == true)
-                        Save(epoch, b, epochLoss, windowLoss, windowBatches, clock);
-
-                    var tokens = Step(b, epochLoss, windowLoss);
-                    windowBatches++;
-                    windowTokens += tokens;
-                    State = State with { GlobalStep = State.GlobalStep + 1, TokensDone = State.TokensDone + tokens };
-
-                    if (windowBatches >= context.ReportEverySteps || b == stepsPerEpoch - 1)
-                    {
-                        var secs = Math.Max(1e-9, windowClock.Elapsed.TotalSeconds);
-                        context.Progress?.Invoke(new TrainingProgress(ProgressKind.Step, epoch + 1, b + 1, stepsPerEpoch, State.GlobalStep, totalSteps,
-                            windowLoss.item<double>() / windowBatches, State.LearningRate, windowTokens / secs, null, BestPerplexity()));
-                        windowLoss.zero_();
-                        windowBatches = 0;
-                        windowTokens = 0;
-                        windowClock.Restart();
-                    }
-                }
-
-                var epochMean = epochLoss.item<double>() / stepsPerEpoch;
-                var validLoss = Evaluator.MeanLoss(model, corpus.Valid, o.EvalBatchSize, o.Bptt, "valid");
-                var improved = State.BestValidLoss is null || validLoss < State.BestValidLoss;
-                if (improved)
-                {
-                    using var ms = new MemoryStream();
-                    model.save(ms);
-                    Best = ms.ToArray();
-                }
-                var lr = improved ? State.LearningRate : State.LearningRate / o.AnnealFactor;
-                State = State with
-                {
-                    Epoch = epoch + 1,
-                    Batch = 0,
-                    BestValidLoss = improved ? validLoss : State.BestValidLoss,
-                    EpochsWithoutImprovement = improved ? 0 : State.EpochsWithoutImprovement + 1,
-                    LearningRate = lr,
-                    ValidHistory = [.. State.ValidHistory, Math.Exp(validLoss)],
-                    EpochLossSum = 0,
-                    WindowLossSum = 0,
-                    WindowBatches = 0,
-                };
-                if (!improved) SetLearningRate(optimizer, lr);
-                context.Logger?.LogInformation("Epoch {Epoch}: train loss {Loss:F3}, valid ppl {Valid:F2}, lr {Lr}", epoch + 1, epochMean, Math.Exp(validLoss), lr);
-                context.Progress?.Invoke(new TrainingProgress(ProgressKind.Epoch, epoch + 1, stepsPerEpoch, stepsPerEpoch, State.GlobalStep, totalSteps,
-                    epochMean, lr, State.TokensDone / Math.Max(1e-9, State.SecondsDone + clock.Elapsed.TotalSeconds), Math.Exp(validLoss), BestPerplexity()));
-
-                var stop = o.Patience > 0 && State.EpochsWithoutImprovement >= o.Patience;
-                // Also after the last epoch (and an early stop): a crash in the final evaluation or saving resumes there, not an epoch back.
-                if (context.CheckpointDirectory is not null)
-                {
-                    Hidden?.Dispose();
-                    Hidden = null;
-                    SaveState(clock);
-                }
-                if (stop) return Finish(clock, stoppedEarly: true);
-            }
-            return Finish(clock, stoppedEarly: false);
-        }
-
-        private bool Finish(Stopwatch clock, bool stoppedEarly)
-        {
-            State = State with { SecondsDone = State.SecondsDone + clock.Elapsed.TotalSeconds };
-            return stoppedEarly;
-        }
-
-        /// <summary>One truncated-BPTT step on batch <paramref name="b"/>; returns the tokens it trained on.</summary>
-        private long Step(int b, Tensor epochLoss, Tensor windowLoss)
-        {
-            using var scope = NewDisposeScope();
-            var (input, target) = Batching.GetBatch(train, b * o.Bptt, o.Bptt);        // (t, B), (t*B)
-            var carried = Hidden!.Detach();                                               // cut the graph at the window edge
-            optimizer.zero_grad();
-            var (logits, next) = model.call(input, carried);                              // (t, B, V)
-            var loss = nn.functional.cross_entropy(logits.view(-1, model.VocabularySize), target);
-            loss.backward();
-            if (o.Clip > 0) nn.utils.clip_grad_norm_(model.UniqueParameters(), o.Clip);
-            optimizer.step();
-            using (no_grad())
-            {
-                var l = loss.detach().to_type(float64);
-                epochLoss.add_(l);
-                windowLoss.add_(l);
-            }
-            var detached = next.Detach().MoveToOuterDisposeScope();
-            Hidden.Dispose();
-            Hidden = detached;
-            return target.shape[0];
-        }
-
-        private double? BestPerplexity() => State.BestValidLoss is { } l ? Math.Exp(l) : null;
-
-        private void Save(int epoch, int batch, Tensor epochLoss, Tensor windowLoss, int windowBatches, Stopwatch clock)
-        {
-            if (context.CheckpointDirectory is null) return;
-            State = State with
-            {
-                Epoch = epoch,
-                Batch = batch,
-                EpochLossSum = epochLoss.item<double>(),
-                WindowLossSum = windowLoss.item<double>(),
-                WindowBatches = windowBatches,
-            };
-            SaveState(clock);
-        }
-
-        private void SaveState(Stopwatch clock)
-        {
-            State = State with { SecondsDone = State.SecondsDone + clock.Elapsed.TotalSeconds };
-            clock.Restart();
-            Checkpoint.Save(context.CheckpointDirectory!, State, new Checkpoint.Parts(model, Best, optimizer, State.Batch == 0 ? null : Hidden, corpus.Vocabulary));
-            context.Checkpointed?.Invoke(new ResumeInfo(State.Epoch + 1, State.Batch, State.GlobalStep));
-        }
     }
 }

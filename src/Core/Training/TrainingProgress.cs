@@ -38,12 +38,16 @@ public sealed record TrainingMetrics
     public double BestValidPerplexity { get; init; }
     /// <summary>Test perplexity of the kept model.</summary>
     public double TestPerplexity { get; init; }
-    /// <summary>Epochs run.</summary>
+    /// <summary>Validation checks run: one per epoch, plus one when a budget ended an epoch part-way.</summary>
     public int Epochs { get; init; }
     /// <summary>Training steps run.</summary>
     public long Steps { get; init; }
     /// <summary>True when early stopping ended the run.</summary>
     public bool StoppedEarly { get; init; }
+    /// <summary>What ended the run: epochs, patience, maxSteps or maxMinutes.</summary>
+    public string StopReason { get; init; } = StopReasons.Epochs;
+    /// <summary>The step at which NT-ASGD began averaging the weights, if it did (the kept model is then an average).</summary>
+    public long? AveragingStartStep { get; init; }
     /// <summary>Tokens in the train / valid / test splits.</summary>
     public long TrainTokens { get; init; }
     /// <summary>Tokens in the validation split.</summary>

@@ -14,6 +14,9 @@ public sealed class TrainingRunContext
     /// <summary>Called with progress; runs on the training thread, so keep it quick.</summary>
     public Action<TrainingProgress>? Progress { get; init; }
 
+    /// <summary>Called after each optimizer step with the live model (training thread; copy what you keep, the weights change).</summary>
+    public Action<Modeling.RnnLanguageModel>? StepCompleted { get; init; }
+
     /// <summary>Called after a checkpoint was written (epoch, step within it, global step).</summary>
     public Action<ResumeInfo>? Checkpointed { get; init; }
 

@@ -45,6 +45,7 @@ public sealed class RouteRoleTests(KeyedFactory factory) : IClassFixture<KeyedFa
         ["GET /api/models/{model}/vocabulary"] = "read",
         ["GET /api/models/{model}/export"] = "read",
         ["POST /api/models/import"] = "admin",
+        ["GET /api/presets"] = "read",
         ["POST /api/keys"] = "admin",
         ["GET /api/keys"] = "admin",
         ["DELETE /api/keys/{id}"] = "admin",

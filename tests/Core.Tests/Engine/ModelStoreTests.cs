@@ -20,7 +20,7 @@ public sealed class ModelStoreTests(TrainedModelFixture fixture) : IClassFixture
     public void A_model_directory_describes_itself()
     {
         var manifest = ModelArtifacts.ReadManifest(fixture.ModelDirectory);
-        Assert.Equal(ModelManifest.CurrentFormatVersion, manifest.FormatVersion);
+        Assert.Equal(1, manifest.FormatVersion); // a model without locked dropout keeps the format older builds read
         Assert.Equal(CellType.Lstm, manifest.Architecture.CellType);
         Assert.Equal(32, manifest.Architecture.HiddenSize);
         Assert.Equal(TokenizerKind.Word, manifest.Tokenizer.Kind);
@@ -94,5 +94,51 @@ public sealed class ModelStoreTests(TrainedModelFixture fixture) : IClassFixture
         using var model = new RnnLanguageModel(manifest.VocabularySize, manifest.Architecture);
         Assert.Throws<IOException>(() => ModelArtifacts.Save(fixture.ModelDirectory, manifest, model, fixture.Model.Vocabulary));
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(fixture.ModelDirectory, "weights.bin")));
+    }
+
+    [Fact]
+    public void A_model_directory_written_before_the_new_options_still_loads_and_answers_the_same()
+    {
+        using var dir = new TempDir();
+        var copy = CopyOfModel(dir);
+        // model.json as the build before issue 13 wrote it: format 1 and none of the new fields.
+        var path = Path.Combine(copy, "model.json");
+        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json["formatVersion"] = 1;
+        foreach (var key in new[] { "weightDrop", "embeddingDropout", "lockedDropout", "inputDropout", "hiddenDropout", "outputDropout" })
+            Assert.True(json["architecture"]!.AsObject().Remove(key), key);
+        foreach (var key in new[] { "schedule", "warmupSteps", "minLearningRateFraction", "gradientAccumulation", "variableBptt", "maxSteps",
+                     "maxMinutes", "activationRegularization", "temporalActivationRegularization", "nonmonoInterval" })
+            Assert.True(json["training"]!.AsObject().Remove(key), key);
+        json["metrics"]!.AsObject().Remove("stopReason");
+        json["metrics"]!.AsObject().Remove("averagingStartStep");
+        File.WriteAllText(path, json.ToJsonString());
+
+        using var old = LanguageModel.Load(copy);
+        Assert.False(old.Manifest.Architecture.LockedDropout);
+        var query = new NextWordQuery(string.Join(" ", fixture.Splits.Train.Split(' ', '\n').Take(6)), TopK: 5);
+        var expected = fixture.Model.NextWord(query);
+        var actual = old.NextWord(query);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(expected), System.Text.Json.JsonSerializer.Serialize(actual));
+    }
+
+    [Fact]
+    public void A_model_with_locked_dropout_is_written_as_format_2_and_loads_back()
+    {
+        var spec = TinyCorpora.SmallSpec(epochs: 1);
+        spec = spec with { Model = spec.Model with { Layers = 2, LockedDropout = true, HiddenDropout = 0.3 } };
+        using var result = TinyCorpora.Train(spec, fixture.Splits);
+        using var dir = new TempDir();
+        var manifest = ModelArtifacts.Save(dir.Sub("m/1"), "m", 1, result);
+        Assert.Equal(2, manifest.FormatVersion);
+        Assert.Contains(result.Model.state_dict().Keys, k => k.StartsWith("rnns.1.", StringComparison.Ordinal));
+        using (var loaded = LanguageModel.Load(dir.Sub("m/1"))) Assert.True(loaded.Manifest.Architecture.LockedDropout);
+
+        // Per-layer weights under a format-1 manifest are refused with a reason, not loaded half-way.
+        var path = Path.Combine(dir.Sub("m/1"), "model.json");
+        var json = JsonNode.Parse(File.ReadAllText(path))!;
+        json["formatVersion"] = 1;
+        File.WriteAllText(path, json.ToJsonString());
+        Assert.Contains("does not match its architecture", Assert.Throws<ModelFormatException>(() => LanguageModel.Load(dir.Sub("m/1"))).Message);
     }
 }

@@ -46,7 +46,11 @@ public static class ModelArtifacts
             var weights = Path.Combine(tmp, manifest.WeightsFile);
             model.save(weights);
             vocabulary.Save(Path.Combine(tmp, manifest.VocabularyFile));
-            manifest = manifest with { VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights), Files = HashFiles(tmp) };
+            manifest = manifest with
+            {
+                FormatVersion = ModelManifest.FormatVersionFor(manifest.Architecture), VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights),
+                Files = HashFiles(tmp),
+            };
             var json = Path.Combine(tmp, ManifestFile);
             File.WriteAllText(json, JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions));
             Directory.Move(tmp, full);
@@ -74,8 +78,10 @@ public static class ModelArtifacts
             throw new ModelFormatException(path, $"model.json is not a valid model manifest: {e.Message}");
         }
         if (manifest is null) throw new ModelFormatException(path, "model.json is empty");
-        if (manifest.FormatVersion != ModelManifest.CurrentFormatVersion)
-            throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} is not supported (this build reads version {ModelManifest.CurrentFormatVersion})");
+        if (manifest.FormatVersion is < 1 or > ModelManifest.CurrentFormatVersion)
+            throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} is not supported (this build reads versions 1 to {ModelManifest.CurrentFormatVersion})");
+        if (manifest.FormatVersion != ModelManifest.FormatVersionFor(manifest.Architecture))
+            throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} does not match its architecture (lockedDropout {manifest.Architecture.LockedDropout} is written as version {ModelManifest.FormatVersionFor(manifest.Architecture)})");
         return manifest;
     }
 

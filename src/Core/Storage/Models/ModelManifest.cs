@@ -12,11 +12,18 @@ namespace RnnLmService.Core.Storage.Models;
 /// </summary>
 public sealed record ModelManifest
 {
-    /// <summary>Bumped when the directory layout or the weight names change; loading refuses other versions.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// Bumped when the directory layout or the weight names change; loading refuses newer versions. 1: one fused
+    /// recurrent module (<c>rnn.*</c>). 2: one module per layer (<c>rnns.{k}.*</c>), written only for models with
+    /// locked dropout, so every other model stays readable by builds that know only version 1.
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
+
+    /// <summary>The version a model with this architecture is written as (the oldest that describes its weights).</summary>
+    public static int FormatVersionFor(ModelOptions architecture) => architecture.LockedDropout ? 2 : 1;
 
     /// <summary>Layout version.</summary>
-    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    public int FormatVersion { get; init; } = 1;
     /// <summary>Model name.</summary>
     public required string Name { get; init; }
     /// <summary>Version number within the name.</summary>

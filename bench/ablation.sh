@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Ablation of the article's training strategies (issue 13) on the KJV split at an equal time budget: the classic
+# recipe, then each strategy added on top of the previous row, then the fast and quality presets. Every row is a job
+# spec as POST /api/training-jobs takes it (preset + explicit fields, merged the same way), trained by the engine's
+# Trainer (what the worker's job process runs) with training.maxMinutes = the budget, epochs unlimited; the run then
+# validates, tests and reports. Prints test perplexity, tokens/s and wall time per row.
+#   bench/ablation.sh [--budget 3] [--only classic,quality] [--parallel] [--threads 1] [--data bench/out/kjv]
+# --parallel runs the selected rows side by side, one torch thread each (the two-hour comparison of the issue:
+#   bench/ablation.sh --budget 120 --only classic,quality --parallel). Rows: classic adamw-cosine locked-dropout
+#   weight-drop ar-tar nt-asgd variable-bptt fast quality.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+budget=3 only="" parallel=0 threads=1 data=""
+while (($#)); do
+  case "$1" in
+    --budget) budget="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --parallel) parallel=1; shift ;;
+    --threads) threads="$2"; shift 2 ;;
+    --data) data="$2"; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+# Each row adds one strategy to the row before it (the model fields and the training fields separately).
+budgeted="\"epochs\": 1000, \"maxMinutes\": $budget"
+locked='"lockedDropout": true, "inputDropout": 0.4, "hiddenDropout": 0.25, "outputDropout": 0.4, "embeddingDropout": 0.1'
+declare -A rows=(
+  [classic]="{\"preset\": \"classic\", \"training\": {$budgeted}}"
+  [adamw-cosine]="{\"training\": {$budgeted, \"optimizer\": \"adamW\", \"weightDecay\": 0.01, \"schedule\": \"cosine\", \"warmupSteps\": 100}}"
+  [locked-dropout]="{\"model\": {$locked}, \"training\": {$budgeted}}"
+  [weight-drop]="{\"model\": {$locked, \"weightDrop\": 0.3}, \"training\": {$budgeted}}"
+  [ar-tar]="{\"model\": {$locked, \"weightDrop\": 0.3}, \"training\": {$budgeted, \"activationRegularization\": 2, \"temporalActivationRegularization\": 1}}"
+  [nt-asgd]="{\"model\": {$locked, \"weightDrop\": 0.3}, \"training\": {$budgeted, \"activationRegularization\": 2, \"temporalActivationRegularization\": 1, \"optimizer\": \"ntAsgd\", \"nonmonoInterval\": 2, \"patience\": 0}}"
+  [variable-bptt]="{\"model\": {$locked, \"weightDrop\": 0.3}, \"training\": {$budgeted, \"activationRegularization\": 2, \"temporalActivationRegularization\": 1, \"optimizer\": \"ntAsgd\", \"nonmonoInterval\": 2, \"patience\": 0, \"variableBptt\": true, \"bptt\": 70}}"
+  [fast]="{\"preset\": \"fast\", \"training\": {\"maxMinutes\": $budget}}"
+  [quality]="{\"preset\": \"quality\", \"training\": {\"maxMinutes\": $budget}}"
+)
+order=(classic adamw-cosine locked-dropout weight-drop ar-tar nt-asgd variable-bptt fast quality)
+if [[ -n "$only" ]]; then IFS=, read -r -a order <<<"$only"; fi
+for name in "${order[@]}"; do
+  [[ -n "${rows[$name]:-}" ]] || { echo "unknown row '$name' (rows: ${!rows[*]})" >&2; exit 2; }
+done
+
+if [[ -z "$data" ]]; then need_corpus; data="$KJV_DIR"; fi
+bench_build
+export GLIBC_TUNABLES="$SERVICE_TUNABLES"   # what the service's job processes run with (scripts/run.sh)
+mkdir -p "$OUT_DIR"
+results="$OUT_DIR/ablation-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+echo "data $data, budget $budget min per row, rows ${order[*]}, $([[ $parallel == 1 ]] && echo "side by side, 1 thread each" || echo "one after another, $threads thread(s)")" >&2
+
+run_row() { bench_cli recipe "$data" label="$1" threads="$2" spec="${rows[$1]}"; }
+if [[ $parallel == 1 ]]; then
+  pids=()
+  for name in "${order[@]}"; do
+    run_row "$name" 1 >"$results.$name" & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  for name in "${order[@]}"; do cat "$results.$name" >>"$results"; rm -f "$results.$name"; done
+else
+  for name in "${order[@]}"; do run_row "$name" "$threads" | tee -a "$results"; done
+fi
+echo "raw results: $results" >&2
+/usr/bin/python3 "$BENCH_DIR/summarize.py" ablation "$results"

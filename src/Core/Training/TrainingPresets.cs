@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+
+namespace RnnLmService.Core.Training;
+
+/// <summary>What a preset reached on the benchmark corpus, as published in bench/RESULTS.md (null figures: not yet measured).</summary>
+/// <param name="Status"><c>measured</c> or <c>not yet measured</c>.</param>
+/// <param name="TestPerplexity">Test perplexity on the KJV benchmark corpus.</param>
+/// <param name="Budget">What the run was given (epochs or minutes, threads).</param>
+/// <param name="Source">Where the figure is published and the command that measured it.</param>
+/// <param name="Note">What to keep in mind when reading the figure.</param>
+public sealed record PresetFigures(string Status, double? TestPerplexity = null, string? Budget = null, string? Source = null, string? Note = null)
+{
+    /// <summary>A preset nobody has measured yet.</summary>
+    public static readonly PresetFigures NotYetMeasured = new("not yet measured");
+}
+
+/// <summary>A named set of job fields (<c>tokenizer</c>, <c>model</c>, <c>training</c> objects) that a job's own fields override.</summary>
+/// <param name="Name">The name a job gives as <c>"preset"</c>.</param>
+/// <param name="Description">What it is for and why it is set so.</param>
+/// <param name="Settings">The fields it sets; everything else keeps the engine's default.</param>
+/// <param name="Figures">What it reached on the benchmark corpus.</param>
+public sealed record TrainingPreset(string Name, string Description, JsonObject Settings, PresetFigures Figures);
+
+/// <summary>The presets a job can start from (<c>GET /api/presets</c>).</summary>
+public static class TrainingPresets
+{
+    /// <summary>Every preset, in the order they are listed.</summary>
+    public static IReadOnlyList<TrainingPreset> All { get; } =
+    [
+        new("classic",
+            "Today's defaults, the 2014 word-LM recipe (Zaremba et al.; pytorch/examples word_language_model): 2-layer LSTM 200/200 (untied), "
+            + "dropout 0.2, BPTT 35, batch 20, SGD at lr 20 divided by 4 on a validation plateau, clip 0.25, 6 epochs, patience 3.",
+            [],
+            new("measured", 411.34, "3 minutes of training, 1 thread, 2026-12-03, machine shared with other builds (load average 30-66)", "bench/RESULTS.md, Training strategies: bench/ablation.sh --budget 3",
+                "After one part-epoch; the same recipe with tied weights reached 88.70 after 6 epochs on an idle machine (bench/quality.sh --epochs 6).")),
+        new("fast",
+            "A model that trains in minutes on 2 cores: 1-layer LSTM 256/256 with tied weights (half the parameters of classic's "
+            + "decoder pair), AdamW with 100 warm-up steps and cosine decay planned over a 10-minute budget, batch 32.",
+            Parse("""
+            {
+              "model": { "embeddingSize": 256, "hiddenSize": 256, "layers": 1, "dropout": 0.25, "tieWeights": true },
+              "training": { "optimizer": "adamW", "weightDecay": 0.01, "schedule": "cosine", "warmupSteps": 100,
+                            "batchSize": 32, "epochs": 100, "patience": 0, "maxMinutes": 10 }
+            }
+            """),
+            new("measured", 265.46, "3 minutes of training, 1 thread, 2026-12-03, machine shared with other builds (load average 30-66)", "bench/RESULTS.md, Training strategies: bench/ablation.sh --budget 3", "Its own budget is 10 minutes; not yet measured at it.")),
+        new("quality",
+            "The best this 2-core machine trains in about two hours: an AWD-LSTM recipe (Merity et al. 2017) sized for 2 cores — "
+            + "2-layer LSTM 400/400 with tied weights, weight drop 0.3 on the hidden-to-hidden weights, locked dropout "
+            + "(input 0.4, between layers 0.25, output 0.4), embedding dropout 0.1, AR 2 / TAR 1, NT-ASGD at lr 30 switching after "
+            + "2 stalled checks (a 2-hour run sees about ten validations, not AWD's hundreds), variable BPTT around 70, weight decay 1.2e-6, "
+            + "ending after 120 minutes.",
+            Parse("""
+            {
+              "model": { "embeddingSize": 400, "hiddenSize": 400, "layers": 2, "dropout": 0.4, "tieWeights": true,
+                         "weightDrop": 0.3, "embeddingDropout": 0.1, "lockedDropout": true,
+                         "inputDropout": 0.4, "hiddenDropout": 0.25, "outputDropout": 0.4 },
+              "training": { "optimizer": "ntAsgd", "learningRate": 30, "clip": 0.25, "weightDecay": 1.2e-6, "bptt": 70,
+                            "variableBptt": true, "batchSize": 20, "activationRegularization": 2, "temporalActivationRegularization": 1,
+                            "nonmonoInterval": 2, "epochs": 1000, "patience": 0, "maxMinutes": 120 }
+            }
+            """),
+            new("measured", 339.27, "3 minutes of training, 1 thread, 2026-12-03, machine shared with other builds (load average 30-66)", "bench/RESULTS.md, Training strategies: bench/ablation.sh --budget 3",
+                "91 steps of its 120-minute plan: says nothing yet about its goal (20 % below classic at 2 hours), which is not yet measured.")),
+    ];
+
+    /// <summary>The preset called <paramref name="name"/> (case-insensitive), or null.</summary>
+    public static TrainingPreset? Find(string name) =>
+        All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// The job fields with the preset underneath: for each of <c>tokenizer</c>, <c>model</c> and <c>training</c>, the preset's
+    /// fields, then the job's own fields over them (an explicit field always wins). Returns a new object.
+    /// </summary>
+    public static JsonObject Apply(TrainingPreset preset, JsonObject job)
+    {
+        // Property names are matched case-insensitively, as the job JSON is read.
+        static string? Key(JsonObject o, string name) => o.Select(kv => kv.Key).FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase));
+        var merged = (JsonObject)job.DeepClone();
+        foreach (var (section, fields) in preset.Settings)
+        {
+            var key = Key(merged, section);
+            if (key is not null && merged[key] is not null and not JsonObject) continue;   // a wrong type: reading the job will say so
+            if (key is null || merged[key] is not JsonObject target)
+            {
+                if (key is not null) merged.Remove(key);
+                target = [];
+                merged[section] = target;
+            }
+            foreach (var (name, value) in fields!.AsObject())
+                if (Key(target, name) is null) target[name] = value?.DeepClone();
+        }
+        return merged;
+    }
+
+    private static JsonObject Parse(string json) => JsonNode.Parse(json)!.AsObject();
+}
