@@ -44,12 +44,18 @@ public sealed record ModelOptions
     public bool LockedDropout { get; init; }
 
     /// <summary>Locked-dropout rate on the embedding output; null takes <see cref="Dropout"/>. Needs <see cref="LockedDropout"/>.</summary>
+
+    /// <example>0.4</example>
     public double? InputDropout { get; init; }
 
     /// <summary>Locked-dropout rate between recurrent layers; null takes <see cref="Dropout"/>. Needs <see cref="LockedDropout"/>.</summary>
+
+    /// <example>0.25</example>
     public double? HiddenDropout { get; init; }
 
     /// <summary>Locked-dropout rate on the last layer's output; null takes <see cref="Dropout"/>. Needs <see cref="LockedDropout"/>.</summary>
+
+    /// <example>0.4</example>
     public double? OutputDropout { get; init; }
 
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first field out of range.</summary>

@@ -80,9 +80,13 @@ public sealed record TrainingOptions
     public bool VariableBptt { get; init; }
 
     /// <summary>Stop cleanly after this many optimizer steps (then validate, test and save); null is no limit.</summary>
+
+    /// <example>10000</example>
     public long? MaxSteps { get; init; }
 
     /// <summary>Stop cleanly at the first batch boundary after this many minutes of training (validation included); null is no limit.</summary>
+
+    /// <example>60</example>
     public double? MaxMinutes { get; init; }
 
     /// <summary>Activation regularisation (AR): weight of the mean squared last-layer output after dropout; 0 is off. [0, 100].</summary>
