@@ -1,7 +1,7 @@
-using RnnLmService.Worker.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 using RnnLmService.Api.Serving;
+using RnnLmService.Worker.Hosting;
 
 namespace RnnLmService.Api.Hosting;
 
