@@ -161,6 +161,11 @@ public sealed class TrainingProcessTests(ITestOutputHelper output) : IAsyncLifet
         var dying = _processes.Start(_store, "dying", settings: new Dictionary<string, string> { ["RNNLM_TEST_WORKER_EXIT_AFTER_MODEL_SAVED"] = "1" });
         Assert.True(dying.WaitForExit(Hang), "the worker did not stop after saving");
         Assert.Equal(70, dying.ExitCode);
+        // Its training process saw end-of-file on its standard input and stopped by itself.
+        var childPid = (await EventsAsync(job.Id, JobEventTypes.Process)).Single(e => e.GetProperty("event").GetString() == "started").GetProperty("pid").GetInt32();
+        var gone = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (IsRunning(childPid) && DateTime.UtcNow < gone) await Task.Delay(50);
+        Assert.False(IsRunning(childPid), "the training process outlived its worker");
         var orphan = (await _store.Jobs().GetAsync(job.Id))!;
         Assert.Equal(JobStatus.Running, orphan.Status); // saved in staging, never completed
         var staging = Path.Combine(_store.DataDirectory, "models", ".staging");
@@ -180,6 +185,17 @@ public sealed class TrainingProcessTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Empty(Directory.GetDirectories(staging)); // start-up removed the dead claim's staging
         Assert.NotEmpty(await EventsAsync(job.Id, JobEventTypes.Resumed)); // from the checkpoint written after the last epoch
         next.Kill();
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
     }
 
     [Fact]
