@@ -39,7 +39,7 @@ public sealed class TrainingProcessTests(ITestOutputHelper output) : IAsyncLifet
     private static string Spec(int epochs = 2, int batchSize = 2, long seed = 7) => JobSpecJson.Serialize(new TrainingSpec
     {
         Tokenizer = new TokenizerOptions { Kind = TokenizerKind.Word },
-        Model = new ModelOptions { CellType = CellType.Gru, EmbeddingSize = 16, HiddenSize = 16, Layers = 1, Dropout = 0 },
+        Model = new ModelOptions { CellType = CellType.Gru, EmbeddingSize = 16, HiddenSize = 16, Layers = 1, Dropout = 0.2 }, // dropout: each process its own RNG
         Training = new TrainingOptions
         {
             Optimizer = OptimizerKind.Adam, LearningRate = 0.02, Epochs = epochs, BatchSize = batchSize, EvalBatchSize = 2,
