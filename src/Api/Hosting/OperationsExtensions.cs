@@ -1,8 +1,8 @@
-using RnnLmService.Worker.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Prometheus;
 using RnnLmService.Api.Security;
 using RnnLmService.Api.Serving;
+using RnnLmService.Worker.Hosting;
 
 namespace RnnLmService.Api.Hosting;
 

@@ -32,10 +32,10 @@ public class StarterModelTests(StarterFactory factory) : IClassFixture<StarterFa
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
         }
 
-        var deadline = DateTime.UtcNow.AddSeconds(120);
+        var deadline = DateTime.UtcNow.AddSeconds(300);
         while ((await client.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK)
         {
-            Assert.True(DateTime.UtcNow < deadline, "the starter model was not ready within 120 s");
+            Assert.True(DateTime.UtcNow < deadline, "the starter model was not ready within 300 s (only a hang catcher: a busy machine trains it slowly)");
             await Task.Delay(500);
         }
 
