@@ -36,5 +36,6 @@ return args[0] switch
     "overhead" => Overhead.Run(args[1], rest),
     "train" => TrainFile.Run(args[1..]),
     "bare-serving" => BareServing.Run(args[1], rest),
+    "genstep" => GenStep.Run(args[1], rest),
     var c => throw new ArgumentException($"unknown command '{c}'"),
 };
