@@ -68,6 +68,7 @@ public sealed class GenerationStream : IDisposable
         batch?.Release();
         batch = null;
     }
+
     private bool PromptOpen { get; }
 
     /// <summary>What the tensor-side sampler needs from this stream.</summary>
