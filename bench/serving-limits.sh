@@ -9,7 +9,7 @@
 #            console (a separate process): next-word at 64 clients (requests/s, p99), generation 1 and 16 streams x 200
 #            tokens, the "typing" load (64 clients, 3 -> 60 words one word at a time), 32 clients x 20,000-character
 #            contexts with the service's RSS sampled
-#   nocache: the service restarted with RnnLm__Serving__StateCacheBytes=0: the typing load again
+#   nocache: the service restarted with RnnLm__Serving__StateCacheBytes=0: the typing load and next-word at 64 again
 # --reps N repeats bare and service interleaved (medians in bench/summarize-limits.py). Run it under the bench lock:
 #   flock /tmp/rnnlm-bench.lock bench/serving-limits.sh [--reps 2] [--seconds 15] [--port 8091] [--quick]
 set -euo pipefail
@@ -68,6 +68,9 @@ for rep in $(seq "$reps"); do
   service_start RnnLm__Serving__StateCacheBytes=0; service_wait_model kjv-bench
   bench_cli load typing "$url" model=kjv-bench pid="$pid" label="nocache-r$rep" concurrency=64 seconds="$seconds" \
     contexts="$KJV_DIR/test.txt" | tee -a "$results"
+  # next-word again: the ~880 test contexts repeat within a run, so with the cache most answers above are cache hits
+  bench_cli load next-word "$url" model=kjv-bench pid="$pid" label="nocache-r$rep" concurrency=64 seconds="$seconds" \
+    contexts="$KJV_DIR/test.txt" words=20 | tee -a "$results"
   service_stop
 done
 /usr/bin/python3 "$BENCH_DIR/summarize-limits.py" "$results"

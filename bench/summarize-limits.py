@@ -7,11 +7,13 @@ def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else float("nan")
 def pick(bench, key, **match):
-    return med([r.get(key) for r in rows if r.get("benchmark") == bench and all(str(r.get(k, "")).startswith(str(v)) for k, v in match.items())])
+    return med([r.get(key) for r in rows if r.get("benchmark") == bench and all(
+        r.get(k) == v if isinstance(v, int) else str(r.get(k, "")).startswith(v) for k, v in match.items())])
 
 bare_nw = pick("bare-next-word", "contextsPerSecond")
-svc_nw = pick("next-word", "requestsPerSecond", concurrency=64)
-p99 = pick("next-word", "p99Ms", concurrency=64)
+svc_nw = pick("next-word", "requestsPerSecond", concurrency=64, label="limits")
+p99 = pick("next-word", "p99Ms", concurrency=64, label="limits")
+svc_nw_nc = pick("next-word", "requestsPerSecond", concurrency=64, label="nocache")
 bare_g16 = pick("bare-generate", "tokensPerSecond", streams=16)
 bare_g1 = pick("bare-generate", "tokensPerSecond", streams=1)
 svc_g16 = pick("generate", "tokensPerSecond", streams=16)
@@ -24,6 +26,7 @@ starts = [r["rss"]["startMb"] for r in rows if r.get("benchmark") == "long" and 
 reps = len([r for r in rows if r.get("benchmark") == "bare-next-word"])
 print(f"medians over {reps} interleaved repetition(s)")
 print(f"| next-word, 64 clients, 20-word contexts | bare {bare_nw:.0f} contexts/s | service {svc_nw:.0f} req/s | {svc_nw / bare_nw:.2f}x bare (goal >= 0.7) | p99 {p99:.1f} ms |")
+print(f"| next-word, 64 clients, no state cache | bare {bare_nw:.0f} contexts/s | service {svc_nw_nc:.0f} req/s | {svc_nw_nc / bare_nw:.2f}x bare |")
 print(f"| generation, 16 streams | bare {bare_g16:.0f} tok/s | service {svc_g16:.0f} tok/s | {svc_g16 / bare_g16:.2f}x bare (goal >= 0.7) | service 1 stream {svc_g1:.0f} tok/s: {svc_g16 / svc_g1:.1f}x (goal >= 5); bare 1 stream {bare_g1:.0f} |")
 print(f"| typing, 64 clients | with cache {cache:.0f} req/s | without {nocache:.0f} req/s | {cache / nocache:.2f}x (goal >= 3) |")
 if peaks:

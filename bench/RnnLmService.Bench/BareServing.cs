@@ -77,7 +77,7 @@ internal static class BareServing
     }
 
     /// <summary><paramref name="streams"/> continuations of <paramref name="tokens"/> tokens each; returns the tokens made.</summary>
-    private static long Generate(Core.Modeling.RnnLanguageModel net, long[][] contexts, int streams, int tokens, Generator rng)
+    internal static long Generate(Core.Modeling.RnnLanguageModel net, long[][] contexts, int streams, int tokens, Generator rng)
     {
         using var scope = NewDisposeScope();
         var prompts = contexts.Take(streams).ToArray();

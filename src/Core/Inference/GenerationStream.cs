@@ -23,7 +23,7 @@ public sealed class GenerationStream : IDisposable
     internal GenerationStream(GenerationOptions options, RnnState hidden, IEnumerable<int> promptIds, bool wordLevel, bool promptOpen)
     {
         Options = options;
-        Hidden = hidden;
+        own = hidden;
         seen = [.. promptIds];
         rng = options.Seed is { } s ? new Random(unchecked((int)(s ^ (s >> 32)))) : new Random();
         this.wordLevel = wordLevel;
@@ -39,7 +39,36 @@ public sealed class GenerationStream : IDisposable
     /// <summary>Why it ended, or null while it runs.</summary>
     public FinishReason? Finish { get; private set; }
 
-    internal RnnState Hidden { get; set; }
+    private RnnState? own;        // the state after the prompt, until the first step
+    private BatchedState? batch;  // afterwards: the row of the last step's batch state
+    private int row;
+
+    /// <summary>This stream's state (layers, 1, H): its own, or a view of its batch row made in the caller's dispose scope.</summary>
+    internal RnnState Hidden => own ?? batch!.State.Select(row);
+
+    /// <summary>Whether this stream is row <paramref name="r"/> of <paramref name="b"/>.</summary>
+    internal bool IsRow(BatchedState b, int r) => own is null && batch == b && row == r;
+
+    /// <summary>The batch state this stream's row lives in, if any.</summary>
+    internal BatchedState? Batch => own is null ? batch : null;
+
+    /// <summary>From now on this stream's state is row <paramref name="r"/> of <paramref name="b"/>.</summary>
+    internal void Bind(BatchedState b, int r)
+    {
+        b.Hold();
+        Release();
+        batch = b;
+        row = r;
+    }
+
+    private void Release()
+    {
+        own?.Dispose();
+        own = null;
+        batch?.Release();
+        batch = null;
+    }
+
     private bool PromptOpen { get; }
 
     /// <summary>What the tensor-side sampler needs from this stream.</summary>
@@ -111,5 +140,5 @@ public sealed class GenerationStream : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => Hidden.Dispose();
+    public void Dispose() => Release();
 }

@@ -194,7 +194,7 @@ public sealed class LanguageModel : IDisposable
 
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var state = RnnState.Concat(live.Select(i => streams[i].Hidden).ToList());              // (layers, B, H)
+        var state = BatchOf(live.Select(i => streams[i]).ToList());                             // (layers, B, H)
         var lp = LastLogProbabilities(state);                                                    // (B, V) float64
         var chosen = TensorSampler.Choose(lp, live.Select(i => streams[i].Sampling).ToList());
         var chosenLp = lp.gather(1, tensor(chosen, [live.Count, 1])).contiguous().data<double>().ToArray();
@@ -209,16 +209,31 @@ public sealed class LanguageModel : IDisposable
         }
         if (feed.Count == 0) return produced;
 
-        var rows = tensor(feed.Select(j => (long)j).ToArray());
         var input = tensor(feed.Select(j => chosen[j]).ToArray(), [1, feed.Count]);             // (1, F)
-        var (output, next) = net.Recur(input, new RnnState(state.H.index_select(1, rows), state.C?.index_select(1, rows)));
-        for (var f = 0; f < feed.Count; f++)
+        var fedState = state;
+        if (feed.Count < live.Count)
         {
-            var s = streams[live[feed[f]]];
-            s.Hidden.Dispose();
-            s.Hidden = new RnnState(next.H.narrow(1, f, 1).clone(), next.C?.narrow(1, f, 1).clone()).DetachFromDisposeScope();
+            var rows = tensor(feed.Select(j => (long)j).ToArray());
+            fedState = new RnnState(state.H.index_select(1, rows), state.C?.index_select(1, rows));
         }
+        var (_, next) = net.Recur(input, fedState);
+        var batch = new BatchedState(next.DetachFromDisposeScope());
+        batch.Hold();                                                                            // until every row is bound
+        for (var f = 0; f < feed.Count; f++) streams[live[feed[f]]].Bind(batch, f);
+        batch.Release();
         return produced;
+    }
+
+    /// <summary>
+    /// The streams' states joined (layers, B, H): when they are exactly the rows, in order, of the batch the last
+    /// step left (the same streams stepping again), that batch's tensor itself, else one concatenation.
+    /// </summary>
+    private static RnnState BatchOf(IReadOnlyList<GenerationStream> streams)
+    {
+        var batch = streams[0].Batch;
+        if (batch is not null && batch.Size == streams.Count && Enumerable.Range(0, streams.Count).All(r => streams[r].IsRow(batch, r)))
+            return batch.State;
+        return RnnState.Concat(streams.Select(s => s.Hidden).ToList());
     }
 
     /// <summary>Generates a whole continuation (one stream), stopping early when <paramref name="cancellation"/> fires.</summary>

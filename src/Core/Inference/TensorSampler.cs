@@ -62,9 +62,10 @@ internal static class TensorSampler
     /// </summary>
     private static void Draw(Tensor work, IReadOnlyList<SamplingRow> rows, int[] which, bool filtered, long[] result)
     {
-        var sub = work.index_select(0, Index(which));                                           // (S, V)
-        var temperature = tensor(which.Select(j => rows[j].Options.Temperature).ToArray(), float64).unsqueeze(1);
-        var scaled = sub / temperature;
+        var everyRow = which.Length == work.shape[0];                                          // which is then 0..B-1
+        var sub = everyRow ? work : work.index_select(0, Index(which));                         // (S, V)
+        var temperatures = which.Select(j => rows[j].Options.Temperature).ToArray();
+        var scaled = temperatures.All(t => t == 1.0) ? sub : sub / tensor(temperatures, float64).unsqueeze(1); // x / 1 == x
         var weights = (scaled - scaled.max(-1, keepdim: true).values).exp();                   // unnormalised softmax
         Tensor? order = null;
         if (filtered)

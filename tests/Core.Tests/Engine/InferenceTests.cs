@@ -138,6 +138,28 @@ public sealed class InferenceTests(TrainedModelFixture fixture) : IClassFixture<
         for (var i = 0; i < 8; i++) Assert.Equal(alone1.Tokens[i].LogProbability, s1.Tokens[i].LogProbability, 1e-5);
     }
 
+    [Fact]
+    public void Streams_match_alone_when_the_batch_changes_between_steps()
+    {
+        // the batch state is reused while the same streams step again, joined anew when one joins, leaves or moves
+        var o = new GenerationOptions { MaxTokens = 10, Temperature = 1.0, Seed = 5, StopAtEos = false };
+        var short2 = o with { Seed = 6, MaxTokens = 4 };
+        var late3 = o with { Seed = 7, MaxTokens = 6 };
+        using var alone1 = Model.Generate("w01 w02", o);
+        using var alone2 = Model.Generate("w15", short2);
+        using var alone3 = Model.Generate("w07 w08", late3);
+        using var s1 = Model.StartGeneration("w01 w02", o);
+        using var s2 = Model.StartGeneration("w15", short2);
+        using var s3 = Model.StartGeneration("w07 w08", late3);
+        for (var i = 0; i < 3; i++) Model.Step([s1, s2]);
+        Model.Step([s3, s2, s1]);                                                        // s3 joins, order changes, s2 ends
+        while (s1.Finish is null || s3.Finish is null) Model.Step([s1, s3]);              // s2 has left after 4 tokens
+        Assert.Equal(alone1.Text, s1.Text);
+        Assert.Equal(alone2.Text, s2.Text);
+        Assert.Equal(alone3.Text, s3.Text);
+        Assert.Equal([10, 4, 6], new[] { s1.Tokens.Count, s2.Tokens.Count, s3.Tokens.Count });
+    }
+
     [Theory]
     [InlineData("maxTokens", 0, 1.0, 0, 1.0)]
     [InlineData("temperature", 5, -0.5, 0, 1.0)]

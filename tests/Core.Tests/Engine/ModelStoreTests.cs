@@ -29,7 +29,7 @@ public sealed class ModelStoreTests(TrainedModelFixture fixture) : IClassFixture
         Assert.Equal(fixture.Model.Vocabulary.Count, manifest.VocabularySize);
         Assert.Equal(64, manifest.WeightsSha256!.Length);
         // Every other file is listed with its hash (what an exported archive is checked against on import).
-        Assert.Equal(["vocab.json", "weights.bin"], manifest.Files!.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["vocab.counts.json", "vocab.json", "weights.bin"], manifest.Files!.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(manifest.WeightsSha256, manifest.Files["weights.bin"]);
         // No temporary directory is left beside the version.
         Assert.Equal(["1"], Directory.GetDirectories(Path.GetDirectoryName(fixture.ModelDirectory)!).Select(Path.GetFileName));
