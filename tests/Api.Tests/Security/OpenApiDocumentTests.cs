@@ -75,7 +75,7 @@ public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<K
             : s;
 
         var optimizer = Resolve(Property("TrainingOptions", "optimizer"));
-        Assert.Equal(["sgd", "adam", "adamW"], optimizer.GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["sgd", "adam", "adamW", "ntAsgd"], optimizer.GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["lstm", "gru", "rnnTanh"], Resolve(Property("ModelOptions", "cellType")).GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
 
         var epochs = Property("TrainingOptions", "epochs");
