@@ -83,6 +83,8 @@ ensure_torch() {
   apt_update_once
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch >/dev/null
   /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || { log "python3-torch installed but /usr/bin/python3 cannot import torch."; exit 1; }
+}
+
 ensure_chromium() {
   if [ -x "${RNNLM_CHROMIUM:-/usr/bin/chromium}" ]; then return 0; fi
   if [ "$(id -u)" -ne 0 ]; then log "chromium missing: install Debian's 'chromium' package (the browser tests need /usr/bin/chromium)."; exit 1; fi
