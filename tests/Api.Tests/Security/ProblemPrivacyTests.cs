@@ -5,6 +5,8 @@ using RnnLmService.Api.Tests.TestSupport;
 namespace RnnLmService.Api.Tests.Security;
 
 /// <summary>Failing reads and writes of models and datasets answer with a problem that names no server path.</summary>
+/// <remarks>Reads the captured log, which a host starting in parallel can redirect (Serilog's hosting sets a process-wide logger): not in parallel.</remarks>
+[Collection(nameof(FirstStartKeyTests))]
 public sealed class ProblemPrivacyTests
 {
     [Fact]
