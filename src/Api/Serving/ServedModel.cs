@@ -18,7 +18,7 @@ internal sealed class ServedModel : IServedModel
 {
     private readonly InferenceScheduler scheduler;
     private readonly LanguageModel model;
-    private readonly BatchOperation<NextWordQuery, NextWordResult> nextWord;
+    private readonly BatchOperation<PreparedNextWord, NextWordResult> nextWord;
     private readonly BatchOperation<ScoreQuery, ScoreResult> score;
     private readonly LiveStreamLimit streams;
     private readonly ServingMetrics metrics;
@@ -35,7 +35,7 @@ internal sealed class ServedModel : IServedModel
         this.streams = streams;
         this.metrics = metrics;
         // The cost functions run on the caller's thread: a bad input fails there, before it can join a batch.
-        nextWord = new("next-word", model.NextWordBatch, q => model.Encode(q).Ids.Length);
+        nextWord = new("next-word", model.NextWordBatch, p => p.Ids.Length);
         score = new("score", model.ScoreBatch, q => model.Encode(q).Count + 1);
         tokenize = new("tokenize", texts => texts.Select(model.TokensOf).ToList());
         generate = new("generate", streams =>
@@ -76,7 +76,7 @@ internal sealed class ServedModel : IServedModel
     }
 
     public Task<NextWordResult> NextWordAsync(NextWordQuery query, CancellationToken cancellationToken) =>
-        scheduler.RunAsync(nextWord, query, cancellationToken);
+        scheduler.RunAsync(nextWord, model.Prepare(query), cancellationToken);
 
     public Task<ScoreResult> ScoreAsync(ScoreQuery query, CancellationToken cancellationToken) =>
         scheduler.RunAsync(score, query, cancellationToken);

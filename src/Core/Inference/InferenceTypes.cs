@@ -6,6 +6,12 @@ namespace RnnLmService.Core.Inference;
 /// <param name="Candidates">Optional words whose probability is wanted whatever their rank.</param>
 public sealed record NextWordQuery(string Context, int TopK = 10, IReadOnlyList<string>? Candidates = null);
 
+/// <summary>A candidate word of a next-word query and the vocabulary id it is priced as.</summary>
+public sealed record CandidateWord(string Word, int Id, bool Known);
+
+/// <summary>A next-word query checked and encoded (<see cref="LanguageModel.Prepare"/>): its ids start with the line-start token.</summary>
+public sealed record PreparedNextWord(NextWordQuery Query, long[] Ids, IReadOnlyList<string> Unknown, IReadOnlyList<CandidateWord> Candidates);
+
 /// <summary>A token with its probability.</summary>
 /// <param name="Word">The token.</param>
 /// <param name="Probability">p(token | context).</param>

@@ -75,14 +75,28 @@ public sealed class LanguageModel : IDisposable
     public NextWordResult NextWord(NextWordQuery query) => NextWordBatch([query])[0];
 
     /// <summary>
-    /// Next-word distributions for several contexts in one batch: each context is read to its own end (packed,
+    /// Next-word distributions for several contexts in one batch: each context is read to its own end (in rectangular segments,
     /// from the longest cached prefix), only the B last positions are decoded, and log-softmax, entropy, top-k and
     /// the candidates' probabilities are computed as (B, V) tensor operations. Equals the unbatched answer.
     /// </summary>
-    public IReadOnlyList<NextWordResult> NextWordBatch(IReadOnlyList<NextWordQuery> queries)
+    public IReadOnlyList<NextWordResult> NextWordBatch(IReadOnlyList<NextWordQuery> queries) => NextWordBatch(queries.Select(Prepare).ToList());
+
+    /// <summary>
+    /// Checks and encodes a next-word query (see <see cref="Encode(NextWordQuery)"/>) with its candidates' ids, so that the
+    /// model's thread does not tokenize it again. Touches no model state: callable from any thread.
+    /// </summary>
+    public PreparedNextWord Prepare(NextWordQuery query)
     {
-        var encoded = queries.Select(Encode).ToList();
-        var candidates = queries.Select(q => (q.Candidates ?? []).Select(CandidateId).ToList()).ToList();
+        var (ids, unknown) = Encode(query);
+        return new PreparedNextWord(query, ids, unknown, (query.Candidates ?? []).Select(CandidateId).ToList());
+    }
+
+    /// <summary>Next-word distributions for prepared queries (<see cref="Prepare"/>), in one batch.</summary>
+    public IReadOnlyList<NextWordResult> NextWordBatch(IReadOnlyList<PreparedNextWord> prepared)
+    {
+        var queries = prepared.Select(p => p.Query).ToList();
+        var encoded = prepared.Select(p => (p.Ids, p.Unknown)).ToList();
+        var candidates = prepared.Select(p => p.Candidates).ToList();
         var b = queries.Count;
         var maxK = queries.Max(q => q.TopK);
         var maxCandidates = Math.Max(1, candidates.Max(c => c.Count));
@@ -92,15 +106,17 @@ public sealed class LanguageModel : IDisposable
         using (var scope = NewDisposeScope())
         {
             using var state = ReadContexts(encoded.Select(e => e.Ids).ToList());                 // (layers, B, H)
-            var lp = LastLogProbabilities(state);                                                // (B, V) float64
+            // Float32 like the network (a log-probability is off by ~1e-7 relative, well inside the 1e-5 the answers
+            // are held to); only the few numbers read out are widened. Generation keeps float64 for its seeded draws.
+            var lp = net.Decode(state.H[^1]).log_softmax(-1);                                    // (B, V)
             var (values, ids) = lp.topk(maxK, -1);                                               // (B, k), sorted
             topIds = ids.contiguous().data<long>().ToArray();
-            topLp = values.contiguous().data<double>().ToArray();
-            entropy = (-(lp.exp() * lp).sum(-1)).contiguous().data<double>().ToArray();          // (B)
+            topLp = Widen(values);
+            entropy = Widen(-(lp.exp() * lp).sum(-1));                                           // (B)
             var wanted = new long[b * maxCandidates];
             for (var j = 0; j < b; j++)
                 for (var i = 0; i < candidates[j].Count; i++) wanted[j * maxCandidates + i] = candidates[j][i].Id;
-            candidateLp = lp.gather(1, tensor(wanted, [b, maxCandidates])).contiguous().data<double>().ToArray();
+            candidateLp = Widen(lp.gather(1, tensor(wanted, [b, maxCandidates])));
         }
 
         var results = new List<NextWordResult>(b);
@@ -255,6 +271,8 @@ public sealed class LanguageModel : IDisposable
         return net.Decode(last).to_type(ScalarType.Float64).log_softmax(-1);
     }
 
+    private static double[] Widen(Tensor t) => t.to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
+
     private IReadOnlyList<WordProbability>[] Alternatives(Tensor lp, IReadOnlyList<int> counts)
     {
         var result = new IReadOnlyList<WordProbability>[counts.Count];
@@ -278,20 +296,24 @@ public sealed class LanguageModel : IDisposable
     /// </summary>
     private RnnState ReadContexts(IReadOnlyList<long[]> sequences)
     {
-        var starts = new List<RnnState>();
-        var suffixes = new List<long[]>();
-        foreach (var ids in sequences)
-        {
-            var (length, cached) = Cache.Find(ids);
-            starts.Add(cached ?? net.InitialState(1));
-            suffixes.Add(ids[length..]);
-        }
-        using var start = RnnState.Concat(starts);
-        foreach (var s in starts) s.Dispose();
-        var final = ContextRunner.Run(net, suffixes, start, Limits.ChunkTokens, Vocabulary.EosId);
+        var starts = new RnnState?[sequences.Count];
+        var suffixes = new long[sequences.Count][];
         for (var j = 0; j < sequences.Count; j++)
-            if (suffixes[j].Length > 0)
-                using (var one = final.Select(j)) Cache.Add(sequences[j], one);
+        {
+            var (length, cached) = Cache.Find(sequences[j]);
+            starts[j] = cached;
+            suffixes[j] = sequences[j][length..];
+        }
+        // With no cached prefix at all (always so with the cache off) the batch starts from one zero state.
+        using var start = starts.All(s => s is null)
+            ? net.InitialState(sequences.Count)
+            : RnnState.Concat(starts.Select(s => s ?? net.InitialState(1)).ToList());
+        foreach (var s in starts) s?.Dispose();
+        var final = ContextRunner.Run(net, suffixes, start, Limits.ChunkTokens);
+        if (Cache.Budget > 0)
+            for (var j = 0; j < sequences.Count; j++)
+                if (suffixes[j].Length > 0)
+                    using (var one = final.Select(j)) Cache.Add(sequences[j], one);
         return final;
     }
 
@@ -318,11 +340,11 @@ public sealed class LanguageModel : IDisposable
         return tokens;
     }
 
-    private (string Word, int Id, bool Known) CandidateId(string word)
+    private CandidateWord CandidateId(string word)
     {
         var tokens = Tokenizer.TokenizeLine(word);
         var token = tokens.Count == 1 ? tokens[0] : word;
-        return (word, Vocabulary.IdOf(token), Vocabulary.Contains(token));
+        return new CandidateWord(word, Vocabulary.IdOf(token), Vocabulary.Contains(token));
     }
 
     private long[] Prefix(long[] ids) => [Vocabulary.EosId, .. ids];

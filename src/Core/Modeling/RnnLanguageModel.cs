@@ -171,60 +171,6 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
     }
 
     /// <summary>
-    /// Runs right-padded sequences of different lengths as one packed batch and returns each one's own final state
-    /// (state after its last real token; the top layer of H is its last output). <paramref name="input"/> is (T, B),
-    /// <paramref name="lengths"/> (each ≥ 1) must be sorted in decreasing order. For serving: eval mode (no dropout).
-    /// </summary>
-    public RnnState RecurPacked(Tensor input, long[] lengths, RnnState state)
-    {
-        if (training) throw new InvalidOperationException("RecurPacked reads contexts for serving and runs in eval mode only.");
-        StepsRun += input.shape[0];
-        using var emb = encoder.call(input);                               // (T, B, E)
-        using var lengthTensor = tensor(lengths);
-        var packed = torch.nn.utils.rnn.pack_padded_sequence(emb, lengthTensor, batch_first: false, enforce_sorted: true);
-        if (rnns is null)
-        {
-            using (packed)
-            {
-                var (output, next) = RunPacked(rnn!, packed, state);
-                output.Dispose();
-                return next;
-            }
-        }
-        // One module per layer: each layer reads the packed output of the one below (no dropout in eval mode).
-        var hs = new List<Tensor>();
-        var cs = new List<Tensor>();
-        for (var k = 0; k < rnns.Count; k++)
-        {
-            var (output, next) = RunPacked(rnns[k], packed, new RnnState(state.H.narrow(0, k, 1), state.C?.narrow(0, k, 1)));
-            packed.Dispose();
-            packed = output;
-            hs.Add(next.H);
-            if (next.C is not null) cs.Add(next.C);
-        }
-        packed.Dispose();
-        var result = new RnnState(cat(hs, 0), cs.Count > 0 ? cat(cs, 0) : null);
-        foreach (var t in hs.Concat(cs)) t.Dispose();
-        return result;
-    }
-
-    private static (torch.nn.utils.rnn.PackedSequence Output, RnnState State) RunPacked(Module module, torch.nn.utils.rnn.PackedSequence packed, RnnState state)
-    {
-        switch (module)
-        {
-            case LSTM lstm:
-                var (o, h, c) = lstm.call(packed, (state.H, state.C!));
-                return (o, new RnnState(h, c));
-            case GRU gru:
-                var (og, hg) = gru.call(packed, state.H);
-                return (og, new RnnState(hg, null));
-            default:
-                var (or, hr) = ((RNN)module).call(packed, state.H);
-                return (or, new RnnState(hr, null));
-        }
-    }
-
-    /// <summary>
     /// In training with <see cref="ModelOptions.WeightDrop"/>, masks the hidden-to-hidden weights in place for one batch
     /// (the fused kernel reads them); null otherwise. Dispose it after backward and before the optimizer step.
     /// </summary>
