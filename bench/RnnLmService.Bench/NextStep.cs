@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace RnnLmService.Bench;
 
 /// <summary>
-/// In-process comparison of one next-word batch: the service's path (<see cref="LanguageModel.NextWordBatch"/> with the
+/// In-process comparison of one next-word batch: the service's path (<c>LanguageModel.NextWordBatch</c> with the
 /// load client's query: the context as text, top 10, the state cache off) next to the bare batched loop of
 /// <see cref="BareServing"/> (ids already encoded, last position decoded, float32 log-softmax and a top-10), same
 /// model, same thread count, same batch, interleaved repetitions. No HTTP, no scheduler: what remains between the
