@@ -8,10 +8,14 @@
 # --parallel runs the selected rows side by side, one torch thread each (the two-hour comparison of the issue:
 #   bench/ablation.sh --budget 120 --only classic,quality --parallel). Rows: classic adamw-cosine locked-dropout
 #   weight-drop ar-tar nt-asgd variable-bptt fast quality.
+# --service trains the rows as jobs through the service instead (Release API, SQLite, in-process worker, each job in
+#   its own training process, no starter model): with --parallel, RnnLm:Worker:Concurrency = the number of rows at one
+#   torch thread each; otherwise one job at a time with --threads. The issue's goal as it asks for it:
+#   flock /tmp/rnnlm-bench.lock bench/ablation.sh --service --budget 120 --only classic,quality --parallel
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-budget=3 only="" parallel=0 threads=1 data=""
+budget=3 only="" parallel=0 threads=1 data="" service=0 port=8093
 while (($#)); do
   case "$1" in
     --budget) budget="$2"; shift 2 ;;
@@ -19,6 +23,8 @@ while (($#)); do
     --parallel) parallel=1; shift ;;
     --threads) threads="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
+    --service) service=1; shift ;;
+    --port) port="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -51,7 +57,17 @@ results="$OUT_DIR/ablation-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 echo "data $data, budget $budget min per row, rows ${order[*]}, $([[ $parallel == 1 ]] && echo "side by side, 1 thread each" || echo "one after another, $threads thread(s)")" >&2
 
 run_row() { bench_cli recipe "$data" label="$1" threads="$2" spec="${rows[$1]}"; }
-if [[ $parallel == 1 ]]; then
+if [[ $service == 1 ]]; then
+  corpus="$data"; data="$OUT_DIR/ablation-service-data"; url="http://127.0.0.1:$port"; log="$results.service.log"; pid=0
+  rm -rf "$data"
+  dotnet build -c Release --nologo -v quiet "$REPO_DIR/src/Api/RnnLmService.Api.csproj" >&2
+  trap service_stop EXIT
+  if [[ $parallel == 1 ]]; then concurrency=${#order[@]}; jobThreads=1; else concurrency=1; jobThreads=$threads; fi
+  service_start RnnLm__Worker__Concurrency="$concurrency" RnnLm__Worker__TorchThreads="$jobThreads"
+  specs=$(for name in "${order[@]}"; do printf '%s\t%s\n' "$name" "${rows[$name]}"; done)
+  /usr/bin/python3 "$BENCH_DIR/service-jobs.py" "$url" "$corpus" "$budget" <<<"$specs" | tee -a "$results"
+  service_stop
+elif [[ $parallel == 1 ]]; then
   pids=()
   for name in "${order[@]}"; do
     run_row "$name" 1 >"$results.$name" & pids+=($!)
