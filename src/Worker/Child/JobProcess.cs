@@ -106,6 +106,7 @@ public static class JobProcess
         }
         catch (Exception e) when (IsJobError(e))
         {
+            logger.LogError(e, "Job {JobId} failed", request.JobId);
             Send(new ChildMessage { Type = ChildMessageTypes.Failed, Reason = Describe(e) });
             return ExitCodes.JobFailed;
         }
@@ -114,10 +115,11 @@ public static class JobProcess
     /// <summary>Problems of the job itself (settings, corpus, an unreadable checkpoint), which a retry would meet again.</summary>
     private static bool IsJobError(Exception e) => e is InvalidSettingException or CorpusException or ModelFormatException or NotFoundException;
 
-    /// <summary>A client-facing reason: the message, without a stack or a path.</summary>
-    private static string Describe(Exception e) => e switch
+    /// <summary>A client-facing reason: the message, without a stack or a path (a model file's path stays in the log).</summary>
+    internal static string Describe(Exception e) => e switch
     {
         InvalidSettingException s => $"{s.Field}: {s.Reason}",
+        ModelFormatException m => m.Reason,
         _ => e.Message,
     };
 

@@ -42,7 +42,8 @@ public sealed class ChildSupervisor(
         try { Directory.CreateDirectory(claimDir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await FailAsync(job, $"Cannot prepare the job's checkpoint directory under the data directory {paths.CheckpointsRoot}: {e.Message}");
+            logger.LogError(e, "Job {JobId}: cannot create its checkpoint directory {Directory}", job.Id, claimDir);
+            await FailAsync(job, "The worker cannot write the job's checkpoints to its data directory (see the worker's log under this job id).");
             return;
         }
 
@@ -50,7 +51,8 @@ public sealed class ChildSupervisor(
         try { process = ChildLauncher.Start(options.ChildEnvironment); }
         catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception or InvalidOperationException)
         {
-            await CrashAsync(job, $"The training process could not be started ({e.Message}).");
+            logger.LogError(e, "Job {JobId}: the training process could not be started", job.Id);
+            await CrashAsync(job, "The training process could not be started (see the worker's log under this job id).");
             return;
         }
         using var _ = process;
