@@ -39,7 +39,7 @@ public sealed class RnnInternals
     public RnnInternals(RnnLanguageModel net, ScalarType dtype = ScalarType.Float32)
     {
         Options = net.Options;
-        weights = net.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().to(dtype));
+        weights = net.named_parameters().ToDictionary(p => RnnLanguageModel.FusedName(p.name), p => p.parameter.detach().to(dtype));   // per-layer modules too
         if (!weights.ContainsKey("decoder.weight")) weights["decoder.weight"] = weights["encoder.weight"];   // tied weights
     }
 

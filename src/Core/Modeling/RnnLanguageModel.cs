@@ -179,6 +179,20 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
             ? new WeightDropBatch(named_parameters().Where(p => p.name.Contains("weight_hh", StringComparison.Ordinal)).Select(p => p.parameter).ToList(), Options.WeightDrop)
             : null;
 
+    /// <summary>
+    /// The name a parameter has in the one fused multi-layer module (<c>rnn.weight_hh_l{k}</c>): a per-layer module's
+    /// <c>rnns.{k}.weight_hh_l0</c> becomes <c>rnn.weight_hh_l{k}</c>, other names stay. In eval mode the two layouts
+    /// compute the same function (locked dropout is off), so readers of the weights need to know only one.
+    /// </summary>
+    public static string FusedName(string name)
+    {
+        if (!name.StartsWith("rnns.", StringComparison.Ordinal)) return name;
+        var dot = name.IndexOf('.', 5);
+        return dot > 5 && name.EndsWith("_l0", StringComparison.Ordinal)
+            ? $"rnn.{name[(dot + 1)..^3]}_l{name[5..dot]}"
+            : name;
+    }
+
     /// <summary>Trainable parameters, each once even when weights are tied.</summary>
     public IReadOnlyList<Parameter> UniqueParameters() =>
         named_parameters().Where(p => !(Options.TieWeights && p.name == "decoder.weight")).Select(p => p.parameter).ToList();

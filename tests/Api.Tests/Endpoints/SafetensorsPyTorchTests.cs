@@ -19,12 +19,14 @@ public class SafetensorsPyTorchTests(ExportImportFactory factory, ITestOutputHel
     private const string Context = "the old cat found a";
     private readonly HttpClient client = factory.CreateClient();
 
-    /// <summary>The tiny trained model and two untrained ones: GRU with tied weights, and a 2-layer tanh RNN.</summary>
+    /// <summary>The tiny trained model and untrained ones: GRU with tied weights, a 2-layer tanh RNN, a locked-dropout LSTM.</summary>
     private static readonly (string Name, ModelOptions? Architecture)[] Models =
     [
         ("trained-lstm", null),
         ("gru-tied", new ModelOptions { CellType = CellType.Gru, EmbeddingSize = 16, HiddenSize = 16, Layers = 2, Dropout = 0.1, TieWeights = true }),
         ("tanh-2", new ModelOptions { CellType = CellType.RnnTanh, EmbeddingSize = 12, HiddenSize = 20, Layers = 2, Dropout = 0.1 }),
+        // Format 2 (one module per layer, rnns.{k}.*): exported under the fused names, read by the same RNNModel.
+        ("lstm-locked", new ModelOptions { CellType = CellType.Lstm, EmbeddingSize = 10, HiddenSize = 10, Layers = 2, Dropout = 0.1, LockedDropout = true }),
     ];
 
     [Fact]
@@ -43,7 +45,7 @@ public class SafetensorsPyTorchTests(ExportImportFactory factory, ITestOutputHel
             await File.WriteAllBytesAsync(files[^1], await response.Content.ReadAsByteArrayAsync());
         }
 
-        // One python process for all three (importing torch takes seconds).
+        // One python process for all of them (importing torch takes seconds).
         var script = Path.Combine(AppContext.BaseDirectory, "TestSupport", "safetensors_next_word.py");
         var run = await ProcessRunner.RunAsync(Python, [script, Context, .. files], AppContext.BaseDirectory, null, TimeSpan.FromMinutes(2));
         Assert.True(run.ExitCode == 0, $"python failed ({run.ExitCode}): {run.StdErr}");

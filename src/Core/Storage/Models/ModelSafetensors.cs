@@ -12,7 +12,9 @@ namespace RnnLmService.Core.Storage.Models;
 /// <c>decoder.weight</c> are present with equal values (safetensors cannot alias one buffer), and <c>__metadata__</c>
 /// says <c>"tied_weights": "decoder.weight=encoder.weight"</c>, so <c>load_state_dict(strict=True)</c> on a tied
 /// <c>RNNModel</c> works. <c>__metadata__</c> also carries <c>format</c> ("pt"), <c>manifest</c> (model.json) and
-/// <c>vocabulary</c> (a JSON array of tokens, index = id).
+/// <c>vocabulary</c> (a JSON array of tokens, index = id). A model with locked dropout (format 2, one module per layer,
+/// <c>rnns.{k}.*_l0</c>) is written under the same fused names, so the same <c>RNNModel</c> loads it (its dropouts are
+/// off in eval mode).
 /// </summary>
 public static class ModelSafetensors
 {
@@ -31,7 +33,7 @@ public static class ModelSafetensors
             foreach (var (name, tensor) in model.state_dict())
             {
                 var values = tensor.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
-                tensors.Add(new NamedTensor(name, tensor.shape.ToArray(), values));
+                tensors.Add(new NamedTensor(Modeling.RnnLanguageModel.FusedName(name), tensor.shape.ToArray(), values));
             }
         }
         var metadata = new Dictionary<string, string>
