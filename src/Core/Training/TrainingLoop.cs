@@ -84,7 +84,7 @@ internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context
                 if (windowBatches >= context.ReportEverySteps || position >= streamLength - 1)
                 {
                     var secs = Math.Max(1e-9, windowClock.Elapsed.TotalSeconds);
-                    context.Progress?.Invoke(new TrainingProgress(ProgressKind.Step, epoch + 1, Math.Min(b, stepsPerEpoch), stepsPerEpoch, State.GlobalStep, plannedSteps,
+                    context.Progress?.Invoke(new TrainingProgress(ProgressKind.Step, epoch + 1, Math.Min(b, stepsPerEpoch), stepsPerEpoch, State.GlobalStep, ReportedTotalSteps(),
                         windowLoss.item<double>() / windowBatches, lr, windowTokens / secs, null, BestPerplexity()));
                     windowLoss.zero_();
                     windowBatches = 0;
@@ -97,7 +97,7 @@ internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context
             var (validLoss, improved) = Validate(epoch + 1, endOfEpoch: true);
             var lrAfter = State.LearningRate;
             context.Logger?.LogInformation("Epoch {Epoch}: train loss {Loss:F3}, valid ppl {Valid:F2}, lr {Lr}", epoch + 1, epochMean, Math.Exp(validLoss), lrAfter);
-            context.Progress?.Invoke(new TrainingProgress(ProgressKind.Epoch, epoch + 1, stepsPerEpoch, stepsPerEpoch, State.GlobalStep, plannedSteps,
+            context.Progress?.Invoke(new TrainingProgress(ProgressKind.Epoch, epoch + 1, stepsPerEpoch, stepsPerEpoch, State.GlobalStep, ReportedTotalSteps(),
                 epochMean, lrAfter, State.TokensDone / Math.Max(1e-9, TrainedSeconds()), Math.Exp(validLoss), BestPerplexity()));
 
             var stop = !improved && o.Patience > 0 && State.EpochsWithoutImprovement >= o.Patience;
@@ -119,6 +119,19 @@ internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context
         : null;
 
     private double TrainedSeconds() => State.SecondsDone + clock.Elapsed.TotalSeconds;
+
+    /// <summary>
+    /// The steps a progress report announces: the planned steps, or under a time budget (<c>maxMinutes</c>) the steps the
+    /// budget holds at the pace so far, when fewer (a budget run plans 1,000 epochs it will never reach).
+    /// </summary>
+    private long ReportedTotalSteps()
+    {
+        if (o.MaxMinutes is not { } minutes || State.GlobalStep == 0) return plannedSteps;
+        var seconds = TrainedSeconds();
+        if (seconds <= 0) return plannedSteps;
+        var atThisPace = (long)Math.Ceiling(State.GlobalStep * minutes * 60 / seconds);
+        return Math.Clamp(atThisPace, State.GlobalStep, plannedSteps);
+    }
 
     /// <summary>
     /// Validates (with NT-ASGD's averages when it has switched), keeps the model when it is the best so far, and at an

@@ -105,6 +105,25 @@ public sealed class ScheduleAndBudgetTests
     }
 
     [Fact]
+    public void Under_a_time_budget_progress_announces_the_steps_the_budget_holds_not_the_planned_epochs()
+    {
+        var spec = TinyCorpora.SmallSpec(epochs: 1000);
+        var reports = new List<TrainingProgress>();
+        using var result = TinyCorpora.Train(spec with { Training = spec.Training with { MaxMinutes = 0.02 } }, TinyCorpora.CycleSplits(),
+            progress: reports.Add, reportEvery: 2);
+        Assert.Equal(StopReasons.MaxMinutes, result.Metrics.StopReason);
+        var last = reports.Last(r => r.Kind == ProgressKind.Step);
+        var planned = 1000L * last.StepsPerEpoch;
+        Assert.InRange(last.TotalSteps, last.GlobalStep, planned / 10);                     // an estimate near what the budget holds
+        Assert.InRange(last.TotalSteps, result.Metrics.Steps / 3, result.Metrics.Steps * 3);
+
+        // Without a budget the plan is announced as it is.
+        var planReports = new List<TrainingProgress>();
+        using var planned2 = TinyCorpora.Train(TinyCorpora.SmallSpec(epochs: 2), TinyCorpora.CycleSplits(), progress: planReports.Add, reportEvery: 2);
+        Assert.All(planReports, r => Assert.Equal(2L * r.StepsPerEpoch, r.TotalSteps));
+    }
+
+    [Fact]
     public void Variable_bptt_draws_lengths_around_bptt_and_sometimes_half()
     {
         TorchSharp.torch.manual_seed(1);

@@ -222,7 +222,7 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
     {
         await using var db = dbFactory.CreateDbContext();
         var now = Now;
-        var totalEpochs = p.StepsPerEpoch > 0 ? (int)(p.TotalSteps / p.StepsPerEpoch) : 0;
+        var totalEpochs = p.StepsPerEpoch > 0 ? (int)((p.TotalSteps + p.StepsPerEpoch - 1) / p.StepsPerEpoch) : 0;   // a budget may end mid-epoch
         double? loss = p.Loss, lr = p.LearningRate, speed = p.TokensPerSecond;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var changed = await Claimed(db, jobId, claimToken)
