@@ -57,7 +57,7 @@ for rep in $(seq "$reps"); do
   service_start; service_wait_model kjv-bench
   bench_cli load next-word "$url" model=kjv-bench pid="$pid" label="limits-r$rep" concurrency=64 seconds="$seconds" \
     contexts="$KJV_DIR/test.txt" words=20 | tee -a "$results"
-  bench_cli load generate "$url" model=kjv-bench pid="$pid" label="limits-r$rep" streams=1,16 tokens=200 \
+  bench_cli load generate "$url" model=kjv-bench pid="$pid" label="limits-r$rep" streams=1,16 tokens=200 seconds="$seconds" \
     contexts="$KJV_DIR/test.txt" words=20 | tee -a "$results"
   bench_cli load typing "$url" model=kjv-bench pid="$pid" label="cache-r$rep" concurrency=64 seconds="$seconds" \
     contexts="$KJV_DIR/test.txt" | tee -a "$results"
