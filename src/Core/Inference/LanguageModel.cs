@@ -112,10 +112,9 @@ public sealed class LanguageModel : IDisposable
         {
             var input = tensor(inputs, [maxLen, b]);                                            // (T, B)
             using var state = net.InitialState(b);
-            var (logits, next) = net.call(input, state);                                        // (T, B, V)
+            var (output, next) = net.Hidden(input, state);                                      // (T, B, H)
             next.Dispose();
-            var lp = logits.log_softmax(-1);
-            var gathered = lp.gather(2, tensor(targets, [maxLen, b, 1])).squeeze(2);           // (T, B)
+            var gathered = net.TargetLogProbs(output.reshape(maxLen * b, -1), tensor(targets));  // (T*B), row t*b + j
             picked = gathered.contiguous().data<float>().ToArray();
         }
 
@@ -168,8 +167,8 @@ public sealed class LanguageModel : IDisposable
         {
             var input = tensor(feed.Select(f => (long)f.Id).ToArray(), [1, feed.Count]);        // (1, B)
             var state = RnnState.Concat(feed.Select(f => f.Stream.Hidden).ToList());
-            var (logits, next) = net.call(input, state);                                        // (1, B, V)
-            var flat = logits.squeeze(0).contiguous().data<float>().ToArray();                  // B × V
+            var (output, next) = net.Hidden(input, state);                                      // (1, B, H)
+            var flat = net.LogProbs(output.squeeze(0)).contiguous().data<float>().ToArray();    // B × V log-probs
             var v = Vocabulary.Count;
             for (var j = 0; j < feed.Count; j++)
             {
@@ -234,12 +233,12 @@ public sealed class LanguageModel : IDisposable
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var input = tensor(flat, [maxLen, b]);                                                     // (T, B)
-        var (logits, next) = net.call(input, net.InitialState(b));                                 // (T, B, V)
+        var (output, next) = net.Hidden(input, net.InitialState(b));                               // (T, B, H)
         var last = tensor(sequences.Select(s => (long)s.Length - 1).ToArray());                   // (B)
         var v = Vocabulary.Count;
-        // (T, B, V) → pick row last[j] of column j → (B, V)
-        var index = last.view(1, b, 1).expand(1, b, v);
-        var rows = logits.gather(0, index).squeeze(0).contiguous().data<float>().ToArray();
+        // (T, B, H) → pick row last[j] of column j → (B, H) → log-probs (B, V)
+        var index = last.view(1, b, 1).expand(1, b, output.shape[2]);
+        var rows = net.LogProbs(output.gather(0, index).squeeze(0)).contiguous().data<float>().ToArray();
         var result = Enumerable.Range(0, b).Select(j => rows.AsSpan(j * v, v).ToArray()).ToList();
         return (result, keepState ? next.DetachFromDisposeScope() : null);
     }

@@ -229,8 +229,8 @@ public sealed class Trainer(TrainingSpec spec)
             var (input, target) = Batching.GetBatch(train, b * o.Bptt, o.Bptt);        // (t, B), (t*B)
             var carried = Hidden!.Detach();                                               // cut the graph at the window edge
             optimizer.zero_grad();
-            var (logits, next) = model.call(input, carried);                              // (t, B, V)
-            var loss = nn.functional.cross_entropy(logits.view(-1, model.VocabularySize), target);
+            var (output, next) = model.Hidden(input, carried);                            // (t, B, H)
+            var loss = model.TargetLogProbs(output.reshape(target.shape[0], -1), target).mean().neg();
             loss.backward();
             if (o.Clip > 0) nn.utils.clip_grad_norm_(model.UniqueParameters(), o.Clip);
             optimizer.step();
