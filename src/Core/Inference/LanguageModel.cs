@@ -29,7 +29,7 @@ public sealed class LanguageModel : IDisposable
     public static LanguageModel Load(string directory)
     {
         var (manifest, model, vocabulary) = ModelArtifacts.Load(directory);
-        return new LanguageModel(manifest, model, vocabulary, Tokenizers.Create(manifest.Tokenizer));
+        return new LanguageModel(manifest, model, vocabulary, ModelArtifacts.ReadTokenizer(directory, manifest));
     }
 
     /// <summary>What the model is.</summary>

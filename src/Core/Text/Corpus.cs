@@ -32,15 +32,17 @@ public sealed class Corpus
 
     /// <summary>
     /// Validates <paramref name="options"/>, tokenizes the splits and builds the vocabulary from the
-    /// training split only. Throws <see cref="CorpusException"/> naming <c>train</c>, <c>valid</c> or
+    /// training split only (for BPE, first learns the merges from it). Throws <see cref="CorpusException"/> naming <c>train</c>, <c>valid</c> or
     /// <c>test</c> when a split is empty or whitespace-only.
     /// </summary>
     public static Corpus Build(CorpusSplits splits, TokenizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(splits);
-        var tokenizer = Tokenizers.Create(options);
+        var tokenizer = Tokenizers.ForTraining(options, splits.Train);
         var (train, valid, test) = TokenizeAll(splits, tokenizer);
-        var vocabulary = Vocabulary.Build(train, options.MaxVocabularySize, options.MinCount);
+        var vocabulary = tokenizer is BpeTokenizer bpe
+            ? Vocabulary.BuildComplete(train, bpe.Merges.Tokens())
+            : Vocabulary.Build(train, options.MaxVocabularySize, options.MinCount);
         return new Corpus(tokenizer, vocabulary, vocabulary.Encode(train), vocabulary.Encode(valid), vocabulary.Encode(test));
     }
 

@@ -51,7 +51,7 @@ public sealed class Trainer(TrainingSpec spec)
 
         var corpus = resumeState is null
             ? Corpus.Build(splits, Spec.Tokenizer)
-            : Corpus.Encode(splits, Tokenizers.Create(Spec.Tokenizer), Checkpoint.ReadVocabulary(context.CheckpointDirectory!));
+            : Corpus.Encode(splits, Tokenizers.ForTraining(Spec.Tokenizer, splits.Train), Checkpoint.ReadVocabulary(context.CheckpointDirectory!));
         var vocab = corpus.Vocabulary;
 
         torch.manual_seed(o.Seed);

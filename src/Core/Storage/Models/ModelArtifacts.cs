@@ -15,6 +15,9 @@ public static class ModelArtifacts
     /// <summary>The manifest file name.</summary>
     public const string ManifestFile = "model.json";
 
+    /// <summary>The BPE merges file name.</summary>
+    public const string MergesFileName = "merges.json";
+
     /// <summary>Writes the result of a training run as a model version at <paramref name="directory"/> (which must not exist).</summary>
     public static ModelManifest Save(string directory, string name, int version, TrainingResult result, string? datasetHash = null)
     {
@@ -29,11 +32,11 @@ public static class ModelArtifacts
             DatasetHash = datasetHash,
             Metrics = result.Metrics,
         };
-        return Save(directory, manifest, result.Model, result.Vocabulary);
+        return Save(directory, manifest, result.Model, result.Vocabulary, (result.Tokenizer as BpeTokenizer)?.Merges);
     }
 
-    /// <summary>Writes a model, its vocabulary and manifest atomically at <paramref name="directory"/>.</summary>
-    public static ModelManifest Save(string directory, ModelManifest manifest, RnnLanguageModel model, Vocabulary vocabulary)
+    /// <summary>Writes a model, its vocabulary (and a BPE tokenizer's <paramref name="merges"/>) and manifest atomically at <paramref name="directory"/>.</summary>
+    public static ModelManifest Save(string directory, ModelManifest manifest, RnnLanguageModel model, Vocabulary vocabulary, BpeMerges? merges = null)
     {
         var full = Path.GetFullPath(directory);
         if (Directory.Exists(full)) throw new IOException($"model directory '{full}' already exists");
@@ -46,6 +49,8 @@ public static class ModelArtifacts
             var weights = Path.Combine(tmp, manifest.WeightsFile);
             model.save(weights);
             vocabulary.Save(Path.Combine(tmp, manifest.VocabularyFile));
+            manifest = manifest with { MergesFile = merges is null ? null : MergesFileName };
+            merges?.Save(Path.Combine(tmp, MergesFileName));
             manifest = manifest with { VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights) };
             var json = Path.Combine(tmp, ManifestFile);
             File.WriteAllText(json, JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions));
@@ -106,6 +111,17 @@ public static class ModelArtifacts
             model?.Dispose();
             throw new ModelFormatException(weights, $"the weights do not fit the architecture in model.json: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The tokenizer a model was trained with: the manifest's options, with the merges file for BPE. Models written
+    /// before BPE have no merges file and a word or character tokenizer.
+    /// </summary>
+    public static ITokenizer ReadTokenizer(string directory, ModelManifest manifest)
+    {
+        if (manifest.Tokenizer.Kind != TokenizerKind.Bpe) return Tokenizers.Create(manifest.Tokenizer);
+        var path = Path.Combine(directory, manifest.MergesFile ?? MergesFileName);
+        return Tokenizers.Create(manifest.Tokenizer, BpeMerges.Load(path));
     }
 
     private static string Sha256(string path)

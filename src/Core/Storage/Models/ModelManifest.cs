@@ -39,6 +39,9 @@ public sealed record ModelManifest
     public string WeightsFile { get; init; } = "weights.bin";
     /// <summary>Vocabulary file name.</summary>
     public string VocabularyFile { get; init; } = "vocab.json";
+    /// <summary>BPE merges file name (<see cref="BpeMerges"/>) for a BPE tokenizer; absent otherwise (and in models written before BPE).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? MergesFile { get; init; }
     /// <summary>SHA-256 of the weights file (hex), to tell a truncated or foreign file.</summary>
     public string? WeightsSha256 { get; init; }
 
