@@ -148,7 +148,10 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         { "training.patience", "-1" },
         { "tokenizer.maxVocabularySize", "2" },
         { "tokenizer.minCount", "0" },
-        { "tokenizer.kind", "\"bpe\"" },
+        { "tokenizer.kind", "\"sentencepiece\"" },
+        { "tokenizer.vocabularySize|tokenizer.vocabularySize", "500" },          // a BPE setting on the word tokenizer
+        { "model.adaptiveSoftmaxCutoffs|model.adaptiveSoftmaxCutoffs", "[50, 20]" },
+        { "model.adaptiveSoftmaxCutoffs|model.tieWeights", "[4]" },              // with tieWeights set below
         { "training.bogus|bogus", "1" },
         { "priority", "5000" },
     };
@@ -162,6 +165,7 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         var field = parts.Length > 1 ? parts[1] : parts[0].Split('.')[^1];
         var body = JsonSerializer.SerializeToNode(Api.Job(dataset.GetProperty("id").GetString()!, "valid-name"), Api.Json)!.AsObject();
         if (parts.Length > 1 && parts[1] == "tieWeights") body["model"]!["hiddenSize"] = 32;
+        if (parts.Length > 1 && parts[1] == "model.tieWeights") body["model"]!["tieWeights"] = true;
         var segments = parts[0].Split('.');
         var target = segments.Length == 2 ? body[segments[0]]!.AsObject() : body;
         target[segments[^1]] = JsonNode.Parse(value);

@@ -28,10 +28,10 @@ public sealed record CreateTrainingJobRequest
     /// <example>nightly-2026-11-28</example>
     public string? UniqueKey { get; init; }
 
-    /// <summary>How text becomes tokens (kind word|character, lowercase, splitPunctuation, maxVocabularySize, minCount).</summary>
+    /// <summary>How text becomes tokens (kind word|character|bpe, lowercase, splitPunctuation, maxVocabularySize, minCount; vocabularySize for bpe).</summary>
     public TokenizerOptions? Tokenizer { get; init; }
 
-    /// <summary>The architecture (cellType lstm|gru|rnnTanh, embeddingSize, hiddenSize, layers, dropout, tieWeights).</summary>
+    /// <summary>The architecture (cellType lstm|gru|rnnTanh, embeddingSize, hiddenSize, layers, dropout, tieWeights; adaptiveSoftmaxCutoffs and adaptiveSoftmaxDivValue for an adaptive softmax).</summary>
     public ModelOptions? Model { get; init; }
 
     /// <summary>The recipe (optimizer sgd|adam|adamW, learningRate, annealFactor, clip, weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed).</summary>
