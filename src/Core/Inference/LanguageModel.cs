@@ -79,7 +79,8 @@ public sealed class LanguageModel : IDisposable
             var candidates = (queries[b].Candidates ?? []).Select(c => Candidate(c, lp)).ToList();
             var entropy = 0.0;
             foreach (var l in lp) entropy -= Math.Exp(l) * l;
-            results.Add(new NextWordResult(top, candidates, entropy, encoded[b].Unknown, encoded[b].Ids.Length - 1));
+            var result = new NextWordResult(top, candidates, entropy, encoded[b].Unknown, encoded[b].Ids.Length - 1);
+            results.Add(Tokenizer is BpeTokenizer bpe ? WordCompletion.Complete(net, Vocabulary, bpe, queries[b], encoded[b].Ids, result) : result);
         }
         return results;
     }
@@ -142,7 +143,7 @@ public sealed class LanguageModel : IDisposable
         var ids = Prefix(Vocabulary.Encode(TokensOf(prompt)));
         var (rows, state) = Forward([ids], keepState: true);
         var open = prompt.Length > 0 && !char.IsWhiteSpace(prompt[^1]);
-        return new GenerationStream(options, state!, rows[0], ids.Skip(1).Select(i => (int)i), Tokenizer.Options.Kind == TokenizerKind.Word, open);
+        return new GenerationStream(options, state!, rows[0], ids.Skip(1).Select(i => (int)i), Tokenizer.Options.Kind == TokenizerKind.Word, open, Tokenizer is BpeTokenizer);
     }
 
     /// <summary>
