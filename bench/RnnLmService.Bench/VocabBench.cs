@@ -33,6 +33,14 @@ internal static class VocabBench
         var splits = BenchData.Read(dir);
         if (trainLines > 0) splits = splits with { Train = string.Join('\n', splits.Train.Split('\n').Take(trainLines)) + "\n" };
 
+        double? learnSeconds = null;
+        if (spec.Tokenizer.Kind == TokenizerKind.Bpe)
+        {
+            // Learning alone, timed once (the trainer learns the same merges again inside Corpus.Build).
+            var learn = Stopwatch.StartNew();
+            BpeTokenizer.Learn(spec.Tokenizer, splits.Train);
+            learnSeconds = Math.Round(learn.Elapsed.TotalSeconds, 2);
+        }
         var clock = Stopwatch.StartNew();
         var windows = new List<double>();
         var timed = new CpuClock();
@@ -69,6 +77,7 @@ internal static class VocabBench
                 ["hidden"] = spec.Model.HiddenSize,
                 ["threads"] = threads,
                 ["trainLines"] = trainLines,
+                ["bpeLearnSeconds"] = learnSeconds,
             };
             if (steps > 0)
             {
