@@ -39,7 +39,7 @@ public sealed class RnnInternals
     public RnnInternals(RnnLanguageModel net, ScalarType dtype = ScalarType.Float32)
     {
         Options = net.Options;
-        weights = net.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().to(dtype));
+        weights = net.named_parameters().ToDictionary(p => FusedName(p.name), p => p.parameter.detach().to(dtype));
         if (!Options.IsAdaptive && !weights.ContainsKey("decoder.weight")) weights["decoder.weight"] = weights["encoder.weight"];   // tied weights
         if (Options.IsAdaptive) adaptiveBounds = AdaptiveSoftmax.BoundsFor(Options.AdaptiveSoftmaxCutoffs!, net.VocabularySize);
     }
@@ -120,6 +120,13 @@ public sealed class RnnInternals
             stack(hs),
             cs.Count > 0 ? stack(cs) : null,
             gates.ToDictionary(p => p.Key, p => stack(p.Value)));
+    }
+
+    /// <summary>A per-layer weight name (locked dropout, format 2: <c>rnns.{k}.weight_ih_l0</c>) as the fused module names it (<c>rnn.weight_ih_l{k}</c>).</summary>
+    private static string FusedName(string name)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^rnns\.(\d+)\.(\w+)_l0$");
+        return m.Success ? $"rnn.{m.Groups[2].Value}_l{m.Groups[1].Value}" : name;
     }
 
     private Tensor Weight(string name) =>
