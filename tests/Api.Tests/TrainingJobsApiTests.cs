@@ -140,7 +140,7 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         Assert.True(done.GetProperty("status").GetString() == "succeeded", done.ToString());
         var model = await _client.GetFromJsonAsync<JsonElement>("/api/models/bpe-model");
         var metrics = model.GetProperty("versions")[0].GetProperty("metrics");
-        foreach (var name in new[] { "testBitsPerCharacter", "testWordPerplexity", "parameters", "parameterBytes", "trainingSeconds", "tokensPerSecond" })
+        foreach (var name in new[] { "testBitsPerCharacter", "testWordPerplexity", "parameters", "parameterBytes", "modelBytes", "trainingSeconds", "tokensPerSecond" })
             Assert.True(metrics.GetProperty(name).GetDouble() > 0, name);
 
         var next = await _client.PostAsJsonAsync("/api/models/bpe-model/next-word", new { context = "w02 w03", topK = 3 });

@@ -114,6 +114,7 @@ public sealed class Trainer(TrainingSpec spec)
                 TestWords = testWords,
                 Parameters = parameters,
                 ParameterBytes = model.UniqueParameters().Sum(p => p.numel() * p.ElementSize),
+                ModelBytes = WeightsBytes(model),
                 TrainingSeconds = s.SecondsDone,
             };
             log?.LogInformation("Training done: best valid ppl {Valid:F2}, test ppl {Test:F2}", metrics.BestValidPerplexity, metrics.TestPerplexity);
@@ -125,6 +126,14 @@ public sealed class Trainer(TrainingSpec spec)
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The size of the weights file the model saves as (the same serialisation <c>ModelArtifacts</c> writes).</summary>
+    private static long WeightsBytes(RnnLanguageModel model)
+    {
+        using var stream = new MemoryStream();
+        model.save(stream);                          // closes the stream; ToArray still works on a closed MemoryStream
+        return stream.ToArray().LongLength;
     }
 
     private static OptimizerHelper CreateOptimizer(RnnLanguageModel model, TrainingOptions o)

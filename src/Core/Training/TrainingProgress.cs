@@ -60,7 +60,7 @@ public sealed record TrainingMetrics
     public int VocabularySize { get; init; }
     /// <summary>Validation perplexity after each epoch.</summary>
     public IReadOnlyList<double> ValidPerplexityHistory { get; init; } = [];
-    /// <summary>Mean training tokens per second over the run (training steps only, not evaluation).</summary>
+    /// <summary>Training tokens per second over the run: tokens trained on ÷ <see cref="TrainingSeconds"/>.</summary>
     public double TokensPerSecond { get; init; }
     /// <summary>
     /// Bits per character of the test text as the tokenizer normalised it (<see cref="TextMeasures"/>): the scored test
@@ -79,6 +79,8 @@ public sealed record TrainingMetrics
     public long Parameters { get; init; }
     /// <summary>Bytes those parameters take (float32: 4 each; the weights file is this plus a small header per tensor).</summary>
     public long ParameterBytes { get; init; }
-    /// <summary>Seconds spent in training epochs (validation included, final test evaluation not), summed over resumes.</summary>
+    /// <summary>Bytes of the saved weights file (<c>weights.bin</c>): the parameters plus a small header per tensor; the vocabulary (and BPE merges) files are beside it.</summary>
+    public long ModelBytes { get; init; }
+    /// <summary>Wall-clock seconds of the training loop (steps, validations and checkpoints; not the corpus reading or the final test evaluation), summed over resumes.</summary>
     public double TrainingSeconds { get; init; }
 }

@@ -37,6 +37,11 @@ public sealed class ComparableMetricsTests
         Assert.Equal(result.Model.parameters().Sum(p => p.numel()), m.Parameters);
         Assert.Equal(4 * m.Parameters, m.ParameterBytes);
         Assert.True(m.TrainingSeconds > 0);
+        Assert.True(m.TokensPerSecond > 0);
+        using var dir = new TempDir();
+        ModelArtifacts.Save(dir.Sub("m/1"), "m", 1, result);
+        Assert.Equal(new FileInfo(dir.Sub("m/1/weights.bin")).Length, m.ModelBytes);      // the file the model saves as
+        Assert.InRange(m.ModelBytes, m.ParameterBytes + 1, m.ParameterBytes + 4096);
     }
 
     [Fact]

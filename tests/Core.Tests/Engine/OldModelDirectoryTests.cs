@@ -18,7 +18,7 @@ public sealed class OldModelDirectoryTests(TrainedModelFixture fixture) : IClass
         var path = Path.Combine(copy, ModelArtifacts.ManifestFile);
         var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         json["architecture"]!.AsObject().Remove("adaptiveSoftmaxDivValue");
-        foreach (var added in new[] { "testBitsPerCharacter", "testWordPerplexity", "testCharacters", "testWords", "parameters", "parameterBytes", "trainingSeconds" })
+        foreach (var added in new[] { "testBitsPerCharacter", "testWordPerplexity", "testCharacters", "testWords", "parameters", "parameterBytes", "modelBytes", "trainingSeconds" })
             Assert.True(json["metrics"]!.AsObject().Remove(added), added);
         Assert.False(json.ContainsKey("mergesFile"));
         Assert.False(json["architecture"]!.AsObject().ContainsKey("adaptiveSoftmaxCutoffs"));
