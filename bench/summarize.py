@@ -1,4 +1,4 @@
-"""Tables from the benchmark JSON lines: python3 summarize.py throughput|quality|ablation FILE."""
+"""Tables from the benchmark JSON lines: python3 summarize.py throughput|quality|ablation|vocab FILE."""
 import json
 import statistics
 import sys
@@ -43,8 +43,27 @@ def ablation(rows):
         print("WARNING: the rows built different vocabularies; the perplexities are not comparable")
 
 
+def vocab(rows):
+    speed = [r for r in rows if r.get("mode") == "speed"]
+    if speed:
+        print(f"{'contender':<10} {'runs':>4}  {'tokens/s (median)':>17}  {'tokens/cpu-s (median)':>21}  {'vs full':>7}")
+        med = {}
+        for c in dict.fromkeys(r["contender"] for r in speed):
+            runs = [r for r in speed if r["contender"] == c]
+            med[c] = (statistics.median(r["tokensPerSecond"] for r in runs), statistics.median(r["tokensPerCpuSecond"] for r in runs), len(runs))
+        for c, (wall, cpu, n) in med.items():
+            ratio = f"{wall / med['full'][0]:.2f}" if "full" in med else "-"
+            print(f"{c:<10} {n:>4}  {wall:>17.0f}  {cpu:>21.0f}  {ratio:>7}")
+    quality_rows = [r for r in rows if r.get("mode") == "quality"]
+    if quality_rows:
+        print(f"{'contender':<10} {'vocab':>6}  {'train tokens':>12}  {'test ppl':>9}  {'bits/char':>9}  {'word ppl':>9}  {'params':>9}  {'MB':>6}  {'train s':>8}  {'tokens/s':>8}")
+        for r in quality_rows:
+            print(f"{r['contender']:<10} {r['vocab']:>6}  {r['trainTokens']:>12}  {r['testPpl']:>9.2f}  {r['testBpc']:>9.4f}  {r['testWordPpl']:>9.2f}"
+                  f"  {r['parameters']:>9}  {r['parameterBytes'] / 1e6:>6.1f}  {r['trainingSeconds']:>8.0f}  {r['stepTokensPerSecondMedian'] or 0:>8.0f}")
+
+
 if __name__ == "__main__":
     kind, path = sys.argv[1], sys.argv[2]
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.startswith("{")]
-    {"throughput": throughput, "quality": quality, "ablation": ablation}[kind](rows)
+    {"throughput": throughput, "quality": quality, "ablation": ablation, "vocab": vocab}[kind](rows)

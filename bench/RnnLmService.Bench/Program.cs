@@ -9,6 +9,7 @@ using RnnLmService.Core;
 //   kn <dir> [order=3 vocab=10000]                  interpolated modified Kneser-Ney baseline
 //   overhead <dir> [threads=1 calls=2000]           what the trainer adds per step beyond the bare loop, piece by piece
 //   train <corpus.txt> [key=value ...]              the original one-file run with samples
+//   vocab <dir> contender=full|adaptive|word|bpe [vocab= cutoffs= epochs=1 trainLines= steps= ...]   vocabulary efficiency
 //   service-train <url> <dir> [model=kjv-bench epochs=6 ...]   the classic run queued through a running service
 //   load next-word|generate|typing|long <url> [model= concurrency=1,8,64 streams=1,16 tokens=100,400 pid= ...]   load on a running service
 //   bare-serving <modelDir> [batch=32 streams=1,16 tokens=200 seconds=15]   the bare TorchSharp limit of serving (issue 12)
@@ -42,5 +43,6 @@ return args[0] switch
     "bare-serving" => BareServing.Run(args[1], rest),
     "genstep" => GenStep.Run(args[1], rest),
     "nextstep" => NextStep.Run(args[1], rest),
+    "vocab" => VocabBench.Run(args[1], rest),
     var c => throw new ArgumentException($"unknown command '{c}'"),
 };

@@ -126,6 +126,30 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         await Api.AssertProblemAsync(await _queue.GetAsync("/api/training-jobs?limit=0"), 400, "limit");
     }
 
+    [Fact]
+    public async Task A_bpe_adaptive_softmax_job_records_comparable_metrics_and_answers_whole_words()
+    {
+        var dataset = await Api.UploadTextAsync(_client, Api.Cycle(80, 3));
+        var job = JsonSerializer.SerializeToNode(Api.Job(dataset.GetProperty("id").GetString()!, "bpe-model", epochs: 2), Api.Json)!.AsObject();
+        job["tokenizer"] = JsonNode.Parse("""{"kind": "bpe", "vocabularySize": 270}""");
+        job["model"]!["adaptiveSoftmaxCutoffs"] = JsonNode.Parse("[8, 20]");
+        var (id, _, queued) = await QueueAsync(_client, job);
+        Assert.Equal(270, queued.GetProperty("spec").GetProperty("tokenizer").GetProperty("vocabularySize").GetInt32());
+
+        var done = await Api.WaitAsync(_client, id, Api.IsTerminal);
+        Assert.True(done.GetProperty("status").GetString() == "succeeded", done.ToString());
+        var model = await _client.GetFromJsonAsync<JsonElement>("/api/models/bpe-model");
+        var metrics = model.GetProperty("versions")[0].GetProperty("metrics");
+        foreach (var name in new[] { "testBitsPerCharacter", "testWordPerplexity", "parameters", "parameterBytes", "modelBytes", "trainingSeconds", "tokensPerSecond" })
+            Assert.True(metrics.GetProperty(name).GetDouble() > 0, name);
+
+        var next = await _client.PostAsJsonAsync("/api/models/bpe-model/next-word", new { context = "w02 w03", topK = 3 });
+        var body = JsonDocument.Parse(await next.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(next.IsSuccessStatusCode, body.ToString());
+        Assert.Equal("greedy-word", body.GetProperty("completion").GetString());
+        Assert.DoesNotContain("Ġ", body.GetProperty("words")[0].GetProperty("word").GetString());
+    }
+
     public static TheoryData<string, string> BadJobs => new()
     {
         // JSON path to set (or "remove:<path>"), value; the expected field is the last segment unless given after '|'
@@ -148,7 +172,10 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         { "training.patience", "-1" },
         { "tokenizer.maxVocabularySize", "2" },
         { "tokenizer.minCount", "0" },
-        { "tokenizer.kind", "\"bpe\"" },
+        { "tokenizer.kind", "\"sentencepiece\"" },
+        { "tokenizer.vocabularySize|tokenizer.vocabularySize", "500" },          // a BPE setting on the word tokenizer
+        { "model.adaptiveSoftmaxCutoffs|model.adaptiveSoftmaxCutoffs", "[50, 20]" },
+        { "model.adaptiveSoftmaxCutoffs|model.tieWeights", "[4]" },              // with tieWeights set below
         { "training.bogus|bogus", "1" },
         { "training.gradientAccumulation", "3" },  // does not divide batchSize 4
         { "training.maxSteps", "0" },
@@ -170,6 +197,7 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         var field = parts.Length > 1 ? parts[1] : parts[0].Split('.')[^1];
         var body = JsonSerializer.SerializeToNode(Api.Job(dataset.GetProperty("id").GetString()!, "valid-name"), Api.Json)!.AsObject();
         if (parts.Length > 1 && parts[1] == "tieWeights") body["model"]!["hiddenSize"] = 32;
+        if (parts.Length > 1 && parts[1] == "model.tieWeights") body["model"]!["tieWeights"] = true;
         var segments = parts[0].Split('.');
         var target = segments.Length == 2 ? body[segments[0]]!.AsObject() : body;
         target[segments[^1]] = JsonNode.Parse(value);

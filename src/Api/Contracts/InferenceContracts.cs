@@ -46,6 +46,12 @@ public sealed class NextWordResponse
     /// <summary>Context words the vocabulary does not know (they were read as the unknown token).</summary>
     /// <example>["zyzzyva"]</example>
     public required IReadOnlyList<string> UnknownContextWords { get; init; }
+
+    /// <summary>How the words were made: <c>token</c> (each is one vocabulary token), or for a BPE model <c>greedy-word</c>: each top
+    /// token extended with the most probable next tokens to a word boundary, given as the text it appends (a leading space when it
+    /// starts a new word) with that path's probability, a lower bound of the word's; candidates are priced exactly over their tokens.</summary>
+    /// <example>token</example>
+    public string Completion { get; init; } = "token";
 }
 
 /// <summary>A word with its probability.</summary>

@@ -32,11 +32,11 @@ public sealed record CreateTrainingJobRequest
     /// <example>fast</example>
     public string? Preset { get; init; }
 
-    /// <summary>How text becomes tokens (kind word|character, lowercase, splitPunctuation, maxVocabularySize, minCount).</summary>
+    /// <summary>How text becomes tokens (kind word|character|bpe, lowercase, splitPunctuation, maxVocabularySize, minCount; vocabularySize for bpe).</summary>
     public TokenizerOptions? Tokenizer { get; init; }
 
     /// <summary>The architecture (cellType lstm|gru|rnnTanh, embeddingSize, hiddenSize, layers, dropout, tieWeights; AWD-LSTM
-    /// regularisation: weightDrop, embeddingDropout, lockedDropout with inputDropout, hiddenDropout, outputDropout).</summary>
+    /// regularisation: weightDrop, embeddingDropout, lockedDropout with inputDropout, hiddenDropout, outputDropout; adaptive softmax: adaptiveSoftmaxCutoffs, adaptiveSoftmaxDivValue).</summary>
     public ModelOptions? Model { get; init; }
 
     /// <summary>The recipe (optimizer sgd|adam|adamW|ntAsgd, learningRate (default per optimizer: sgd 20, ntAsgd 30, adam/adamW 0.002),

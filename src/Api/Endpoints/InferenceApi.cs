@@ -74,6 +74,7 @@ public static class InferenceApi
             Candidates = result.Candidates.Select(c => new CandidateProbability { Word = c.Word, Known = c.InVocabulary, Probability = c.Probability, LogProbability = c.LogProbability }).ToList(),
             Entropy = result.Entropy,
             UnknownContextWords = result.UnknownWords,
+            Completion = result.Completion,
         });
     }
 

@@ -201,7 +201,7 @@ public static partial class TrainingJobsApi
         var field = path.Length == 0 ? "body" : path[(path.LastIndexOf('.') + 1)..];
         return (field, path.Length == 0
             ? "The body is not valid JSON."
-            : $"'{path}' has a value of the wrong type or an unknown name (enums: tokenizer.kind word|character; model.cellType lstm|gru|rnnTanh; training.optimizer sgd|adam|adamW|ntAsgd; training.schedule plateau|cosine).");
+            : $"'{path}' has a value of the wrong type or an unknown name (enums: tokenizer.kind word|character|bpe; model.cellType lstm|gru|rnnTanh; training.optimizer sgd|adam|adamW|ntAsgd; training.schedule plateau|cosine).");
     }
 
     private static async Task<Ok<JobList>> ListAsync(JobStore jobs, TimeProvider clock, string? status, int? offset, int? limit, CancellationToken ct)

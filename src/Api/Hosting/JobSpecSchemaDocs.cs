@@ -35,8 +35,10 @@ internal sealed class JobSpecSchemaDocs : ISchemaFilter
         [(typeof(ModelOptions), nameof(ModelOptions.HiddenSize))] = (1, 8192, false, false),
         [(typeof(ModelOptions), nameof(ModelOptions.Layers))] = (1, 16, false, false),
         [(typeof(ModelOptions), nameof(ModelOptions.Dropout))] = (0, 1, false, true),
+        [(typeof(ModelOptions), nameof(ModelOptions.AdaptiveSoftmaxDivValue))] = (1, 1000, false, false),
         [(typeof(TokenizerOptions), nameof(TokenizerOptions.MaxVocabularySize))] = (TokenizerOptions.MinVocabularySize, TokenizerOptions.MaxLimit, false, false),
         [(typeof(TokenizerOptions), nameof(TokenizerOptions.MinCount))] = (1, TokenizerOptions.MaxLimit, false, false),
+        [(typeof(TokenizerOptions), nameof(TokenizerOptions.VocabularySize))] = (TokenizerOptions.MinBpeVocabularySize, TokenizerOptions.MaxLimit, false, false),
     };
 
     private static readonly Type[] SpecTypes = [typeof(TrainingOptions), typeof(ModelOptions), typeof(TokenizerOptions)];
@@ -72,6 +74,16 @@ internal sealed class JobSpecSchemaDocs : ISchemaFilter
                 if (range.ExclusiveMin) prop.ExclusiveMinimum = min; else prop.Minimum = min;
                 if (range.ExclusiveMax) prop.ExclusiveMaximum = max; else prop.Maximum = max;
             }
+            if (property.PropertyType == typeof(IntList)) DescribeCutoffs(prop);
         }
+    }
+
+    /// <summary><c>adaptiveSoftmaxCutoffs</c>: null (full softmax) or at most 16 strictly increasing ids, the first at least 2 (ModelOptions.Validate).</summary>
+    private static void DescribeCutoffs(OpenApiSchema prop)
+    {
+        prop.Type = JsonSchemaType.Array | JsonSchemaType.Null;
+        prop.MaxItems = ModelOptions.MaxAdaptiveSoftmaxCutoffs;
+        prop.Items = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "2" };
+        prop.Example = new JsonArray(2000, 10000);
     }
 }

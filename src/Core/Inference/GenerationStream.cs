@@ -17,11 +17,13 @@ public sealed class GenerationStream : IDisposable
     private readonly HashSet<int> seen;
     private readonly Random rng;
     private readonly bool wordLevel;
+    private readonly Decoder? utf8; // byte-level (BPE) tokens: a character may be split across tokens
     private int emitted;
     private int previousId = -1;
 
-    internal GenerationStream(GenerationOptions options, RnnState hidden, IEnumerable<int> promptIds, bool wordLevel, bool promptOpen)
+    internal GenerationStream(GenerationOptions options, RnnState hidden, IEnumerable<int> promptIds, bool wordLevel, bool promptOpen, bool byteLevel = false)
     {
+        utf8 = byteLevel ? Encoding.UTF8.GetDecoder() : null;
         Options = options;
         own = hidden;
         seen = [.. promptIds];
@@ -105,9 +107,19 @@ public sealed class GenerationStream : IDisposable
     private string Piece(int id, string word, Vocabulary vocabulary)
     {
         if (id == vocabulary.EosId) return "\n";
+        if (utf8 is not null) return ByteText(id, word);
         if (!wordLevel) return word;
         var afterSpace = previousId == -1 ? !PromptOpen : previousId == vocabulary.EosId;
         return afterSpace ? word : " " + word;
+    }
+
+    /// <summary>The text a byte-level token adds: its bytes through a UTF-8 decoder that holds an unfinished character back.</summary>
+    private string ByteText(int id, string token)
+    {
+        var bytes = new List<byte>();
+        if (id >= 2) ByteLevel.TryAppendBytes(token, bytes);
+        var chars = new char[utf8!.GetCharCount([.. bytes], flush: false) + 2];
+        return new string(chars, 0, utf8.GetChars([.. bytes], 0, bytes.Count, chars, 0, flush: false));
     }
 
     /// <summary>Emits what can no longer become part of a stop string; ends the stream at a stop string.</summary>

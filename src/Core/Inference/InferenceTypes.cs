@@ -25,9 +25,11 @@ public sealed record WordProbability(string Word, double Probability, double Log
 /// <param name="Entropy">Entropy of the whole distribution, in nats.</param>
 /// <param name="UnknownWords">Context tokens the vocabulary lacks (read as &lt;unk&gt;).</param>
 /// <param name="ContextTokens">Tokens the context was read as.</param>
+/// <param name="Completion">How the answers were made: <c>token</c> (each is one vocabulary token) or, for a BPE model,
+/// <c>greedy-word</c> (each top token extended greedily to a word boundary; see <see cref="WordCompletion"/>).</param>
 public sealed record NextWordResult(
     IReadOnlyList<WordProbability> Top, IReadOnlyList<WordProbability> Candidates, double Entropy,
-    IReadOnlyList<string> UnknownWords, int ContextTokens);
+    IReadOnlyList<string> UnknownWords, int ContextTokens, string Completion = WordCompletion.Token);
 
 /// <summary>A text to score and how many alternatives to report per token.</summary>
 /// <param name="Text">The text (starts at a line start).</param>

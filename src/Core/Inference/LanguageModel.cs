@@ -35,7 +35,7 @@ public sealed class LanguageModel : IDisposable
     public static LanguageModel Load(string directory, InferenceLimits? limits = null)
     {
         var (manifest, model, vocabulary) = ModelArtifacts.Load(directory);
-        return new LanguageModel(manifest, model, vocabulary, Tokenizers.Create(manifest.Tokenizer), limits);
+        return new LanguageModel(manifest, model, vocabulary, ModelArtifacts.ReadTokenizer(directory, manifest), limits);
     }
 
     /// <summary>What the model is.</summary>
@@ -102,13 +102,14 @@ public sealed class LanguageModel : IDisposable
         var maxCandidates = Math.Max(1, candidates.Max(c => c.Count));
         long[] topIds;
         double[] topLp, entropy, candidateLp;
+        var results = new List<NextWordResult>(b);
         using (no_grad())
         using (var scope = NewDisposeScope())
         {
             using var state = ReadContexts(encoded.Select(e => e.Ids).ToList());                 // (layers, B, H)
             // Float32 like the network (a log-probability is off by ~1e-7 relative, well inside the 1e-5 the answers
             // are held to); only the few numbers read out are widened. Generation keeps float64 for its seeded draws.
-            var lp = net.Decode(state.H[^1]).log_softmax(-1);                                    // (B, V)
+            var lp = net.LogProbs(state.H[^1]);                                                  // (B, V), full or adaptive softmax
             var (values, ids) = lp.topk(maxK, -1);                                               // (B, k), sorted
             topIds = ids.contiguous().data<long>().ToArray();
             topLp = Widen(values);
@@ -117,10 +118,15 @@ public sealed class LanguageModel : IDisposable
             for (var j = 0; j < b; j++)
                 for (var i = 0; i < candidates[j].Count; i++) wanted[j * maxCandidates + i] = candidates[j][i].Id;
             candidateLp = Widen(lp.gather(1, tensor(wanted, [b, maxCandidates])));
+            for (var j = 0; j < b; j++) results.Add(TokenAnswer(j));
+            // A subword model's top tokens are often pieces of words: complete them from each context's own state.
+            if (Tokenizer is BpeTokenizer bpe)
+                for (var j = 0; j < b; j++)
+                    results[j] = WordCompletion.Complete(net, Vocabulary, bpe, queries[j], state.Select(j), lp[j], results[j]);
         }
+        return results;
 
-        var results = new List<NextWordResult>(b);
-        for (var j = 0; j < b; j++)
+        NextWordResult TokenAnswer(int j)
         {
             var top = Enumerable.Range(j * maxK, queries[j].TopK)
                 .Select(i => new WordProbability(Vocabulary[(int)topIds[i]], Math.Exp(topLp[i]), topLp[i])).ToList();
@@ -129,9 +135,8 @@ public sealed class LanguageModel : IDisposable
                 var l = candidateLp[j * maxCandidates + i];
                 return new WordProbability(c.Word, Math.Exp(l), l, c.Known);
             }).ToList();
-            results.Add(new NextWordResult(top, priced, entropy[j], encoded[j].Unknown, encoded[j].Ids.Length - 1));
+            return new NextWordResult(top, priced, entropy[j], encoded[j].Unknown, encoded[j].Ids.Length - 1);
         }
-        return results;
     }
 
     /// <summary>Scores one text.</summary>
@@ -194,7 +199,7 @@ public sealed class LanguageModel : IDisposable
         using (var scope = NewDisposeScope())
             state = ReadContexts([ids]).DetachFromDisposeScope();
         var open = prompt.Length > 0 && !char.IsWhiteSpace(prompt[^1]);
-        return new GenerationStream(options, state, ids.Skip(1).Select(i => (int)i), Tokenizer.Options.Kind == TokenizerKind.Word, open);
+        return new GenerationStream(options, state, ids.Skip(1).Select(i => (int)i), Tokenizer.Options.Kind == TokenizerKind.Word, open, Tokenizer is BpeTokenizer);
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace RnnLmService.Core.Inference;
 
 /// <summary>
 /// What happened inside the recurrent layers for one sequence: every layer's hidden (and, for an LSTM, cell)
-/// values and gate activations at every step, and the decoder's logits (null when not asked for). Tensors are
+/// values and gate activations at every step, and the decoder's logits (null when not asked for; an adaptive softmax gives log-probabilities). Tensors are
 /// (T, hidden) or (T, V).
 /// </summary>
 public sealed record RnnTrace(IReadOnlyList<LayerTrace> Layers, Tensor? Logits);
@@ -40,8 +40,11 @@ public sealed class RnnInternals
     {
         Options = net.Options;
         weights = net.named_parameters().ToDictionary(p => RnnLanguageModel.FusedName(p.name), p => p.parameter.detach().to(dtype));   // per-layer modules too
-        if (!weights.ContainsKey("decoder.weight")) weights["decoder.weight"] = weights["encoder.weight"];   // tied weights
+        if (!Options.IsAdaptive && !weights.ContainsKey("decoder.weight")) weights["decoder.weight"] = weights["encoder.weight"];   // tied weights
+        if (Options.IsAdaptive) adaptiveBounds = AdaptiveSoftmax.BoundsFor(Options.AdaptiveSoftmaxCutoffs!, net.VocabularySize);
     }
+
+    private readonly int[]? adaptiveBounds;
 
     /// <summary>The architecture.</summary>
     public ModelOptions Options { get; }
@@ -66,7 +69,9 @@ public sealed class RnnInternals
             layers.Add(layer);
             input = layer.Hidden;
         }
-        var output = logits ? nn.functional.linear(input, Weight("decoder.weight"), Weight("decoder.bias")) : null;   // (T, V)
+        var output = !logits ? null                                                                                   // (T, V)
+            : adaptiveBounds is null ? nn.functional.linear(input, Weight("decoder.weight"), Weight("decoder.bias"))
+            : AdaptiveSoftmax.LogProbs(input, adaptiveBounds, name => Weight("adaptive." + name));                    // log-probabilities: the same softmax
         return new RnnTrace(layers, output);
     }
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace RnnLmService.Core.Modeling;
 
 /// <summary>The recurrent cell of the language model.</summary>
@@ -58,6 +60,26 @@ public sealed record ModelOptions
     /// <example>0.4</example>
     public double? OutputDropout { get; init; }
 
+    /// <summary>
+    /// Adaptive softmax (Grave et al. 2017) instead of the full softmax: the boundaries of the frequency clusters
+    /// over the vocabulary ids (most frequent first), strictly increasing, e.g. [2000, 10000]. Ids below the first
+    /// form the head; each further range is a tail cluster. Boundaries at or above the vocabulary size are dropped
+    /// (the vocabulary may come out smaller than its cap). Null or empty: the full softmax (today's model).
+    /// </summary>
+    /// <example>[2000, 10000]</example>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IntList? AdaptiveSoftmaxCutoffs { get; init; }
+
+    /// <summary>Adaptive softmax only: tail cluster k (1-based) projects the hidden state to HiddenSize / divValue^k units (at least 1); 1..1000.</summary>
+    public double AdaptiveSoftmaxDivValue { get; init; } = 4;
+
+    /// <summary>Most <see cref="AdaptiveSoftmaxCutoffs"/> boundaries.</summary>
+    public const int MaxAdaptiveSoftmaxCutoffs = 16;
+
+    /// <summary>Whether the output layer is an adaptive softmax.</summary>
+    [JsonIgnore]
+    public bool IsAdaptive => AdaptiveSoftmaxCutoffs is { Count: > 0 };
+
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first field out of range.</summary>
     public void Validate()
     {
@@ -76,6 +98,21 @@ public sealed record ModelOptions
         }
         InvalidSettingException.Check(!TieWeights || EmbeddingSize == HiddenSize, "tieWeights",
             $"tied weights need embeddingSize equal to hiddenSize (embeddingSize {EmbeddingSize}, hiddenSize {HiddenSize}).");
+        ValidateAdaptiveSoftmax();
+    }
+
+    private void ValidateAdaptiveSoftmax()
+    {
+        InvalidSettingException.Check(AdaptiveSoftmaxDivValue is >= 1 and <= 1000, "model.adaptiveSoftmaxDivValue",
+            $"adaptiveSoftmaxDivValue must be between 1 and 1000 (was {AdaptiveSoftmaxDivValue}).");
+        if (!IsAdaptive) return;
+        var c = AdaptiveSoftmaxCutoffs!;
+        InvalidSettingException.Check(c.Count <= MaxAdaptiveSoftmaxCutoffs, "model.adaptiveSoftmaxCutoffs", $"adaptiveSoftmaxCutoffs takes at most {MaxAdaptiveSoftmaxCutoffs} boundaries (was {c.Count}).");
+        InvalidSettingException.Check(c[0] >= 2, "model.adaptiveSoftmaxCutoffs", $"the first adaptive softmax cutoff must be at least 2, so the head holds <unk> and <eos> (was {c[0]}).");
+        for (var i = 1; i < c.Count; i++)
+            InvalidSettingException.Check(c[i] > c[i - 1], "model.adaptiveSoftmaxCutoffs", $"adaptiveSoftmaxCutoffs must be strictly increasing (was {c}).");
+        InvalidSettingException.Check(!TieWeights, "model.tieWeights",
+            "tieWeights cannot be used with adaptiveSoftmaxCutoffs: the adaptive softmax has its own output layers; leave tieWeights false.");
     }
 
     private static void CheckRate(double rate, string field) =>

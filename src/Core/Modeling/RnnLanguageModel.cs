@@ -12,9 +12,21 @@ namespace RnnLmService.Core.Modeling;
 /// <param name="DroppedOutput">The same after output dropout, when asked (for AR).</param>
 public sealed record ForwardResult(Tensor Logits, RnnState State, Tensor? Output, Tensor? DroppedOutput);
 
+/// <summary>What one training forward pass produced: the mean loss, the new state and, when asked, the last layer's output.</summary>
+/// <param name="Loss">Mean negative log-likelihood of the targets (a scalar, differentiable).</param>
+/// <param name="State">The hidden state after the last step.</param>
+/// <param name="Output">The last recurrent layer's output (T, B, H) before output dropout, when asked (for TAR).</param>
+/// <param name="DroppedOutput">The same after output dropout, when asked (for AR).</param>
+public sealed record LossResult(Tensor Loss, RnnState State, Tensor? Output, Tensor? DroppedOutput);
+
 /// <summary>
-/// Embedding → LSTM | GRU | tanh RNN → dropout → linear decoder over the vocabulary.
-/// Input (T, B) token ids; output logits (T, B, V) and the new hidden state (layers, B, H).
+/// Embedding → LSTM | GRU | tanh RNN → dropout → linear decoder over the vocabulary (or an
+/// <see cref="AdaptiveSoftmax"/>, field <c>adaptive</c>, when <see cref="ModelOptions.AdaptiveSoftmaxCutoffs"/> is set).
+/// Input (T, B) token ids; output logits (T, B, V) and the new hidden state (layers, B, H); with the adaptive
+/// softmax the "logits" are the log-probabilities themselves (their softmax is the same distribution).
+/// Every output entry point works for both output layers: <see cref="Decode"/> and <see cref="LogProbs"/> map the
+/// recurrent outputs (…, H) to (…, V), <see cref="TargetLogProbs"/> gives log p(target) (N) and
+/// <see cref="ForwardLoss"/> the training loss without the full (N, V) matrix.
 /// The field names (<c>encoder</c>, <c>rnn</c>, <c>decoder</c>, <c>drop</c>) are the weight-file format:
 /// renaming one breaks saved models, and needs a new <see cref="Storage.Models.ModelManifest.CurrentFormatVersion"/>.
 /// With <see cref="ModelOptions.LockedDropout"/> the recurrent layers are one module each (<c>rnns.{k}</c>,
@@ -26,7 +38,8 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
     private readonly Embedding encoder;
     private readonly Module? rnn;
     private readonly ModuleList<Module>? rnns;
-    private readonly Linear decoder;
+    private readonly Linear? decoder;                // full softmax only
+    private readonly AdaptiveSoftmax? adaptive;      // adaptive softmax only
     private readonly Dropout drop;
 #pragma warning restore IDE1006
 
@@ -53,17 +66,23 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
                 .Select(k => Recurrent(options.CellType, k == 0 ? options.EmbeddingSize : options.HiddenSize, options.HiddenSize, 1, 0.0)).ToArray());
         else
             rnn = Recurrent(options.CellType, options.EmbeddingSize, options.HiddenSize, options.Layers, options.Layers > 1 ? options.Dropout : 0.0);
-        decoder = Linear(options.HiddenSize, vocabularySize);
+        if (options.IsAdaptive)
+            adaptive = new AdaptiveSoftmax(options.HiddenSize, vocabularySize, options.AdaptiveSoftmaxCutoffs!, options.AdaptiveSoftmaxDivValue);
+        else
+            decoder = Linear(options.HiddenSize, vocabularySize);
         drop = Dropout(options.Dropout);
 
         using (no_grad())
         {
             // Classic initialisation: small uniform embeddings and decoder, zero decoder bias.
             init.uniform_(encoder.weight!, -0.1, 0.1);
-            init.uniform_(decoder.weight!, -0.1, 0.1);
-            init.zeros_(decoder.bias!);
+            if (decoder is not null)
+            {
+                init.uniform_(decoder.weight!, -0.1, 0.1);
+                init.zeros_(decoder.bias!);
+            }
         }
-        if (options.TieWeights) decoder.weight = encoder.weight!;
+        if (options.TieWeights) decoder!.weight = encoder.weight!;
         RegisterComponents();
     }
 
@@ -93,7 +112,7 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
     {
         var (output, next) = Recur(input, state);                          // (T, B, H)
         var dropped = DropOutput(output);
-        var logits = decoder.call(dropped);                                // (T, B, V)
+        var logits = Output(dropped);                                      // (T, B, V)
         if (keepOutput) return new ForwardResult(logits, next, output, dropped);
         dropped.Dispose();
         output.Dispose();
@@ -114,11 +133,73 @@ public sealed class RnnLanguageModel : Module<Tensor, RnnState, (Tensor Logits, 
         return rnns is null ? RunFused(rnn!, emb, state) : RunLayers(emb, state);
     }
 
-    /// <summary>Output dropout and the decoder: outputs (…, H) → logits (…, V).</summary>
+    /// <summary>
+    /// Output dropout and the decoder: outputs (…, H) → logits (…, V). With the adaptive softmax the "logits" are the
+    /// log-probabilities themselves (their softmax is the same distribution), so every caller that takes a
+    /// (log-)softmax, a top-k or a sample of them works unchanged.
+    /// </summary>
     public Tensor Decode(Tensor output)
     {
         using var dropped = DropOutput(output);
-        return decoder.call(dropped);
+        return Output(dropped);
+    }
+
+    /// <summary>Output dropout and the decoder as log-probabilities: outputs (…, H) → (…, V), for either output layer.</summary>
+    public Tensor LogProbs(Tensor output)
+    {
+        using var decoded = Decode(output);
+        return adaptive is null ? decoded.log_softmax(-1) : decoded.alias();
+    }
+
+    /// <summary>
+    /// Output dropout, then log p(target) for each row: outputs (N, H) and targets (N) int64 → (N), differentiable.
+    /// The adaptive softmax computes it without the (N, V) matrix (each tail runs on its own targets' rows only).
+    /// </summary>
+    public Tensor TargetLogProbs(Tensor output, Tensor targets)
+    {
+        using var dropped = DropOutput(output);
+        if (adaptive is not null) return adaptive.TargetLogProbs(dropped, targets);
+        using var logits = decoder!.call(dropped);                         // (N, V)
+        using var nll = nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.None);
+        return nll.neg();
+    }
+
+    /// <summary>
+    /// The training forward pass: the mean negative log-likelihood of <paramref name="targets"/> ((T·B) int64, row
+    /// t·B + b) and the new state; with <paramref name="keepOutput"/> also the last layer's output before and after
+    /// dropout (for AR/TAR). The full softmax computes it as cross-entropy over the logits (as before the adaptive
+    /// softmax existed); the adaptive softmax without the (T·B, V) matrix.
+    /// </summary>
+    public LossResult ForwardLoss(Tensor input, RnnState state, Tensor targets, bool keepOutput)
+    {
+        var (output, next) = Recur(input, state);                          // (T, B, H)
+        var dropped = DropOutput(output);
+        Tensor loss;
+        if (adaptive is null)
+        {
+            using var logits = decoder!.call(dropped);                     // (T, B, V)
+            loss = nn.functional.cross_entropy(logits.view(-1, VocabularySize), targets);
+        }
+        else
+        {
+            using var flat = dropped.reshape(targets.shape[0], -1);       // (T·B, H)
+            using var lp = adaptive.TargetLogProbs(flat, targets);        // (T·B)
+            loss = lp.mean().neg();
+        }
+        if (keepOutput) return new LossResult(loss, next, output, dropped);
+        dropped.Dispose();
+        output.Dispose();
+        return new LossResult(loss, next, null, null);
+    }
+
+    /// <summary>The output layer on dropped outputs (…, H) → (…, V): decoder logits, or adaptive-softmax log-probabilities.</summary>
+    private Tensor Output(Tensor dropped)
+    {
+        if (decoder is not null) return decoder.call(dropped);
+        var shape = dropped.shape;
+        using var flat = dropped.reshape(-1, shape[^1]);                   // (N, H)
+        using var lp = adaptive!.call(flat);                               // (N, V)
+        return lp.view([.. shape[..^1], VocabularySize]);
     }
 
     private Tensor DropOutput(Tensor output) => Options.LockedDropout

@@ -6,8 +6,9 @@ namespace RnnLmService.Core.Text;
 /// </summary>
 public sealed class Corpus
 {
-    private Corpus(ITokenizer tokenizer, Vocabulary vocabulary, long[] train, long[] valid, long[] test)
+    private Corpus(ITokenizer tokenizer, Vocabulary vocabulary, long[] train, long[] valid, long[] test, TextMeasures testMeasures)
     {
+        TestMeasures = testMeasures;
         Tokenizer = tokenizer;
         Vocabulary = vocabulary;
         Train = train;
@@ -30,18 +31,23 @@ public sealed class Corpus
     /// <summary>Test token ids.</summary>
     public long[] Test { get; }
 
+    /// <summary>Characters and words each test token adds to the normalised test text (for bits per character and per-word perplexity).</summary>
+    public TextMeasures TestMeasures { get; }
+
     /// <summary>
     /// Validates <paramref name="options"/>, tokenizes the splits and builds the vocabulary from the
-    /// training split only. Throws <see cref="CorpusException"/> naming <c>train</c>, <c>valid</c> or
+    /// training split only (for BPE, first learns the merges from it). Throws <see cref="CorpusException"/> naming <c>train</c>, <c>valid</c> or
     /// <c>test</c> when a split is empty or whitespace-only.
     /// </summary>
     public static Corpus Build(CorpusSplits splits, TokenizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(splits);
-        var tokenizer = Tokenizers.Create(options);
+        var tokenizer = Tokenizers.ForTraining(options, splits.Train);
         var (train, valid, test) = TokenizeAll(splits, tokenizer);
-        var vocabulary = Vocabulary.Build(train, options.MaxVocabularySize, options.MinCount);
-        return new Corpus(tokenizer, vocabulary, vocabulary.Encode(train), vocabulary.Encode(valid), vocabulary.Encode(test));
+        var vocabulary = tokenizer is BpeTokenizer bpe
+            ? Vocabulary.BuildComplete(train, bpe.Merges.Tokens())
+            : Vocabulary.Build(train, options.MaxVocabularySize, options.MinCount);
+        return new Corpus(tokenizer, vocabulary, vocabulary.Encode(train), vocabulary.Encode(valid), vocabulary.Encode(test), TextMeasures.Of(tokenizer, test));
     }
 
     /// <summary>Encodes the splits with an existing tokenizer and vocabulary (resuming a job, evaluating a saved model).</summary>
@@ -51,7 +57,7 @@ public sealed class Corpus
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(vocabulary);
         var (train, valid, test) = TokenizeAll(splits, tokenizer);
-        return new Corpus(tokenizer, vocabulary, vocabulary.Encode(train), vocabulary.Encode(valid), vocabulary.Encode(test));
+        return new Corpus(tokenizer, vocabulary, vocabulary.Encode(train), vocabulary.Encode(valid), vocabulary.Encode(test), TextMeasures.Of(tokenizer, test));
     }
 
     private static (IReadOnlyList<string> Train, IReadOnlyList<string> Valid, IReadOnlyList<string> Test) TokenizeAll(

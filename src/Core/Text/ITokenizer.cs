@@ -35,15 +35,31 @@ public interface ITokenizer
 /// <summary>Creates the tokenizer an options record describes.</summary>
 public static class Tokenizers
 {
-    /// <summary>Validates <paramref name="options"/> and returns a <see cref="WordTokenizer"/> or <see cref="CharacterTokenizer"/>.</summary>
-    public static ITokenizer Create(TokenizerOptions options)
+    /// <summary>
+    /// Validates <paramref name="options"/> and returns a <see cref="WordTokenizer"/>, <see cref="CharacterTokenizer"/>
+    /// or <see cref="BpeTokenizer"/>; a BPE tokenizer needs its learnt <paramref name="merges"/>.
+    /// </summary>
+    public static ITokenizer Create(TokenizerOptions options, BpeMerges? merges = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         return options.Kind switch
         {
             TokenizerKind.Character => new CharacterTokenizer(options),
+            TokenizerKind.Bpe => new BpeTokenizer(options, merges ?? throw new ArgumentException("a BPE tokenizer needs its merges", nameof(merges))),
             _ => new WordTokenizer(options),
         };
+    }
+
+    /// <summary>
+    /// The tokenizer a training run reads its corpus with: BPE learns its merges from <paramref name="trainText"/>
+    /// (deterministically, so a resumed run learns the same ones); word and character tokenizers are created.
+    /// </summary>
+    public static ITokenizer ForTraining(TokenizerOptions options, string trainText)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Kind != TokenizerKind.Bpe) return Create(options);
+        if (string.IsNullOrWhiteSpace(trainText)) throw new CorpusException("train", "The train split is empty or whitespace only.");
+        return BpeTokenizer.Learn(options, trainText);
     }
 }

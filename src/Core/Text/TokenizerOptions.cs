@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace RnnLmService.Core.Text;
 
-/// <summary>What a token is: a word (with punctuation split off) or one Unicode code point.</summary>
+/// <summary>What a token is: a word (with punctuation split off), one Unicode code point, or a learnt byte-level subword.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<TokenizerKind>))]
 public enum TokenizerKind
 {
@@ -11,6 +11,9 @@ public enum TokenizerKind
 
     /// <summary>One token per Unicode code point (<see cref="System.Text.Rune"/>), spaces included.</summary>
     Character,
+
+    /// <summary>Byte-level BPE learnt from the training split (<see cref="BpeTokenizer"/>): no unknown tokens, exact round trip.</summary>
+    Bpe,
 }
 
 /// <summary>
@@ -37,14 +40,34 @@ public sealed record TokenizerOptions
     /// <summary>Vocabulary size cap, including <c>&lt;unk&gt;</c> and <c>&lt;eos&gt;</c>; 3..1,000,000.</summary>
     public int MaxVocabularySize { get; init; } = 10000;
 
-    /// <summary>Tokens seen fewer times than this in the training split become <c>&lt;unk&gt;</c>; 1..1,000,000.</summary>
+    /// <summary>Tokens seen fewer times than this in the training split become <c>&lt;unk&gt;</c>; 1..1,000,000 (word and character only).</summary>
     public int MinCount { get; init; } = 1;
+
+    /// <summary>
+    /// BPE only: the vocabulary to learn, including <c>&lt;unk&gt;</c>, <c>&lt;eos&gt;</c> and the 256 bytes, so
+    /// <c>vocabularySize − 258</c> merges (fewer when the training text runs out of pairs seen twice);
+    /// 258..1,000,000. Null: <see cref="MaxVocabularySize"/>.
+    /// </summary>
+    /// <example>8000</example>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? VocabularySize { get; init; }
+
+    /// <summary>Smallest BPE vocabulary: the two specials and the 256 bytes.</summary>
+    public const int MinBpeVocabularySize = 2 + 256;
+
+    /// <summary>The BPE vocabulary size in use: <see cref="VocabularySize"/>, else <see cref="MaxVocabularySize"/>.</summary>
+    [JsonIgnore]
+    public int BpeVocabularySize => VocabularySize ?? MaxVocabularySize;
 
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the field and its allowed range.</summary>
     public void Validate()
     {
         InvalidSettingException.Check(Enum.IsDefined(Kind), "kind",
-            $"kind must be 'Word' or 'Character' (got {(int)Kind}).");
+            $"kind must be 'Word', 'Character' or 'Bpe' (got {(int)Kind}).");
+        InvalidSettingException.Check(VocabularySize is null || Kind == TokenizerKind.Bpe, "tokenizer.vocabularySize",
+            "vocabularySize is the BPE vocabulary size; it needs kind 'bpe' (use maxVocabularySize for words and characters).");
+        InvalidSettingException.Check(Kind != TokenizerKind.Bpe || BpeVocabularySize is >= MinBpeVocabularySize and <= MaxLimit, "tokenizer.vocabularySize",
+            $"vocabularySize must be between {MinBpeVocabularySize} (the two specials and 256 bytes) and {MaxLimit} for BPE (got {BpeVocabularySize}).");
         InvalidSettingException.Check(MaxVocabularySize is >= MinVocabularySize and <= MaxLimit, "maxVocabularySize",
             $"maxVocabularySize must be between {MinVocabularySize} and {MaxLimit} (got {MaxVocabularySize}).");
         InvalidSettingException.Check(MinCount is >= 1 and <= MaxLimit, "minCount",

@@ -112,6 +112,23 @@ public sealed class Vocabulary
     }
 
     /// <summary>
+    /// A vocabulary holding every token of <paramref name="required"/> (a subword model's whole alphabet, so
+    /// nothing is unknown): the specials first, then the required tokens by their count in the training stream
+    /// <paramref name="tokens"/>, most frequent first (the order the adaptive softmax needs), ties and unseen
+    /// tokens in ordinal order.
+    /// </summary>
+    public static Vocabulary BuildComplete(IEnumerable<string> tokens, IEnumerable<string> required)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(required);
+        var counts = required.Where(t => t is not (Unk or Eos)).Distinct(StringComparer.Ordinal).ToDictionary(t => t, _ => 0L, StringComparer.Ordinal);
+        foreach (var token in tokens)
+            if (counts.TryGetValue(token, out var c)) counts[token] = c + 1;
+        var ordered = counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        return FromTokens([Unk, Eos, .. ordered.Select(kv => kv.Key)], [0, 0, .. ordered.Select(kv => kv.Value)]);
+    }
+
+    /// <summary>
     /// A vocabulary from tokens in id order (a saved vocabulary), with their training counts when known. Throws
     /// <see cref="ArgumentException"/> unless the specials are at ids 0 and 1, no token is null, empty or repeated,
     /// and the counts (if any) are one non-negative number per token.

@@ -5,11 +5,28 @@ using static TorchSharp.torch;
 
 namespace RnnLmService.Core.Training;
 
+/// <summary>What an evaluation summed: the negative log-likelihood of the scored targets and how many there were.</summary>
+/// <param name="Nats">−Σ ln p(target) over the scored targets.</param>
+/// <param name="Targets">Targets scored: every token of each stream after its first (the remainder of the split cut into streams is dropped).</param>
+/// <param name="Streams">Streams the split was cut into (each <c>ids.Length / Streams</c> tokens long).</param>
+public sealed record EvaluationSum(double Nats, long Targets, int Streams)
+{
+    /// <summary>Mean nats per scored target (the log of the token perplexity).</summary>
+    public double MeanLoss => Nats / Math.Max(1, Targets);
+}
+
 /// <summary>Mean cross-entropy (nats per token) of a model over a split, in eval mode without gradients.</summary>
 public static class Evaluator
 {
     /// <summary>Loss over <paramref name="ids"/> batched into <paramref name="batchSize"/> streams of <paramref name="bptt"/> windows.</summary>
-    public static double MeanLoss(RnnLanguageModel model, long[] ids, int batchSize, int bptt, string field)
+    public static double MeanLoss(RnnLanguageModel model, long[] ids, int batchSize, int bptt, string field) =>
+        Sum(model, ids, batchSize, bptt, field).MeanLoss;
+
+    /// <summary>
+    /// The summed loss over <paramref name="ids"/>: with few tokens, fewer streams than <paramref name="batchSize"/>
+    /// (evaluation must not fail for lack of rows); see <see cref="EvaluationSum"/> for which targets count.
+    /// </summary>
+    public static EvaluationSum Sum(RnnLanguageModel model, long[] ids, int batchSize, int bptt, string field)
     {
         var wasTraining = model.training;
         model.eval();
@@ -17,7 +34,6 @@ public static class Evaluator
         {
             using var noGrad = no_grad();
             using var outer = NewDisposeScope();
-            // With few tokens, fewer streams: evaluation must not fail for lack of rows.
             var streams = (int)Math.Max(1, Math.Min(batchSize, (ids.Length - 1) / 2));
             var source = Batching.Batchify(ids, streams, field);                     // (T, B)
             var hidden = model.InitialState(streams);
@@ -27,13 +43,13 @@ public static class Evaluator
             {
                 using var scope = NewDisposeScope();
                 var (input, target) = Batching.GetBatch(source, i, bptt);            // (t, B), (t*B)
-                var (logits, next) = model.call(input, hidden);                       // (t, B, V)
-                var loss = nn.functional.cross_entropy(logits.view(-1, model.VocabularySize), target, reduction: nn.Reduction.Sum);
-                total.add_(loss);
+                var (output, next) = model.Recur(input, hidden);                      // (t, B, H)
+                var logProbs = model.TargetLogProbs(output.reshape(target.shape[0], -1), target); // (t*B)
+                total.sub_(logProbs.sum().to_type(float64));
                 count += target.shape[0];
                 hidden = next.MoveToOuterDisposeScope();
             }
-            return total.item<double>() / Math.Max(1, count);
+            return new EvaluationSum(total.item<double>(), count, streams);
         }
         finally
         {

@@ -51,7 +51,7 @@ public sealed class Trainer(TrainingSpec spec)
 
         var corpus = resumeState is null
             ? Corpus.Build(splits, Spec.Tokenizer)
-            : Corpus.Encode(splits, Tokenizers.Create(Spec.Tokenizer), Checkpoint.ReadVocabulary(context.CheckpointDirectory!));
+            : Corpus.Encode(splits, Tokenizers.ForTraining(Spec.Tokenizer, splits.Train), Checkpoint.ReadVocabulary(context.CheckpointDirectory!));
         var vocab = corpus.Vocabulary;
 
         torch.manual_seed(o.Seed);
@@ -88,7 +88,10 @@ public sealed class Trainer(TrainingSpec spec)
             if (loop.Best is not null) model.load(new MemoryStream(loop.Best));
             model.eval();
             var bestValidLoss = loop.State.BestValidLoss ?? Evaluator.MeanLoss(model, corpus.Valid, o.EvalBatchSize, o.Bptt, "valid");
-            var testLoss = Evaluator.MeanLoss(model, corpus.Test, o.EvalBatchSize, o.Bptt, "test");
+            var test = Evaluator.Sum(model, corpus.Test, o.EvalBatchSize, o.Bptt, "test");
+            var testLoss = test.MeanLoss;
+            var (testCharacters, testWords) = corpus.TestMeasures.Scored(test.Streams);
+            var parameters = model.UniqueParameters().Sum(p => p.numel());
             var s = loop.State;
             var metrics = new TrainingMetrics
             {
@@ -105,6 +108,14 @@ public sealed class Trainer(TrainingSpec spec)
                 VocabularySize = vocab.Count,
                 ValidPerplexityHistory = s.ValidHistory,
                 TokensPerSecond = s.SecondsDone > 0 ? s.TokensDone / s.SecondsDone : 0,
+                TestBitsPerCharacter = test.Nats / Math.Log(2) / Math.Max(1, testCharacters),
+                TestWordPerplexity = Math.Exp(test.Nats / Math.Max(1, testWords)),
+                TestCharacters = testCharacters,
+                TestWords = testWords,
+                Parameters = parameters,
+                ParameterBytes = model.UniqueParameters().Sum(p => p.numel() * p.ElementSize),
+                ModelBytes = WeightsBytes(model),
+                TrainingSeconds = s.SecondsDone,
             };
             log?.LogInformation("Training done: best valid ppl {Valid:F2}, test ppl {Test:F2}", metrics.BestValidPerplexity, metrics.TestPerplexity);
             loop.Hidden?.Dispose();
@@ -115,6 +126,14 @@ public sealed class Trainer(TrainingSpec spec)
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The size of the weights file the model saves as (the same serialisation <c>ModelArtifacts</c> writes).</summary>
+    private static long WeightsBytes(RnnLanguageModel model)
+    {
+        using var stream = new MemoryStream();
+        model.save(stream);                          // closes the stream; ToArray still works on a closed MemoryStream
+        return stream.ToArray().LongLength;
     }
 
     private static OptimizerHelper CreateOptimizer(RnnLanguageModel model, TrainingOptions o)

@@ -221,8 +221,8 @@ internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context
                 var x = k == 1 ? input : input.narrow(1, j * micro, micro);                      // (t, b)
                 var y = k == 1 ? target : target.view(t, streams).narrow(1, j * micro, micro).reshape(-1);
                 var carried = (k == 1 ? Hidden! : Hidden!.Narrow(j * micro, micro)).Detach();   // cut the graph at the window edge
-                var r = model.Forward(x, carried, keepOutput);                                   // (t, b, V)
-                var loss = nn.functional.cross_entropy(r.Logits.view(-1, model.VocabularySize), y);
+                var r = model.ForwardLoss(x, carried, y, keepOutput);                            // full or adaptive softmax
+                var loss = r.Loss;
                 var objective = loss;
                 if (o.ActivationRegularization > 0)
                     objective = objective + r.DroppedOutput!.pow(2).mean() * o.ActivationRegularization;

@@ -1,3 +1,5 @@
+using RnnLmService.Core.Text;
+
 namespace RnnLmService.Core.Training;
 
 /// <summary>What a progress report is about.</summary>
@@ -58,6 +60,27 @@ public sealed record TrainingMetrics
     public int VocabularySize { get; init; }
     /// <summary>Validation perplexity after each epoch.</summary>
     public IReadOnlyList<double> ValidPerplexityHistory { get; init; } = [];
-    /// <summary>Mean training tokens per second over the run.</summary>
+    /// <summary>Training tokens per second over the run: tokens trained on ÷ <see cref="TrainingSeconds"/>.</summary>
     public double TokensPerSecond { get; init; }
+    /// <summary>
+    /// Bits per character of the test text as the tokenizer normalised it (<see cref="TextMeasures"/>): the scored test
+    /// targets' −Σ log₂ p over the characters they cover (Unicode scalar values, <c>\n</c> line ends counted, and for the
+    /// word tokenizer the single spaces between tokens). An unknown word's one <c>&lt;unk&gt;</c> log-probability counts for
+    /// all its characters. Comparable across tokenizers and vocabularies on the same normalised text.
+    /// </summary>
+    public double TestBitsPerCharacter { get; init; }
+    /// <summary>Perplexity per word: exp(−Σ ln p over the scored test targets ÷ whitespace-separated words they cover); <c>&lt;eos&gt;</c> is scored but is not a word.</summary>
+    public double TestWordPerplexity { get; init; }
+    /// <summary>Characters of the normalised test text covered by the scored targets (the BPC denominator).</summary>
+    public long TestCharacters { get; init; }
+    /// <summary>Whitespace-separated words starting in the scored targets (the per-word perplexity denominator).</summary>
+    public long TestWords { get; init; }
+    /// <summary>Trainable parameters, each once when weights are tied.</summary>
+    public long Parameters { get; init; }
+    /// <summary>Bytes those parameters take (float32: 4 each; the weights file is this plus a small header per tensor).</summary>
+    public long ParameterBytes { get; init; }
+    /// <summary>Bytes of the saved weights file (<c>weights.bin</c>): the parameters plus a small header per tensor; the vocabulary (and BPE merges) files are beside it.</summary>
+    public long ModelBytes { get; init; }
+    /// <summary>Wall-clock seconds of the training loop (steps, validations and checkpoints; not the corpus reading or the final test evaluation), summed over resumes.</summary>
+    public double TrainingSeconds { get; init; }
 }

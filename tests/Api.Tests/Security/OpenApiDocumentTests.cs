@@ -87,6 +87,17 @@ public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<K
         Assert.Equal(("1", true), (dropout.GetProperty("maximum").ToString(), dropout.GetProperty("exclusiveMaximum").GetBoolean()));
         Assert.Equal(0.2, Property("ModelOptions", "dropout").GetProperty("default").GetDouble());
 
+        // The vocabulary options (issue 13 item 3): kind bpe, the BPE vocabulary size and the adaptive softmax, with ranges and examples.
+        Assert.Equal(["word", "character", "bpe"], Resolve(Property("TokenizerOptions", "kind")).GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        var bpeSize = Property("TokenizerOptions", "vocabularySize");
+        Assert.Equal(("258", "1000000", 8000), (bpeSize.GetProperty("minimum").ToString(), bpeSize.GetProperty("maximum").ToString(), bpeSize.GetProperty("example").GetInt32()));
+        var cutoffs = Property("ModelOptions", "adaptiveSoftmaxCutoffs");
+        Assert.Equal([2000, 10000], cutoffs.GetProperty("example").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(16, cutoffs.GetProperty("maxItems").GetInt32());
+        Assert.Equal("2", cutoffs.GetProperty("items").GetProperty("minimum").ToString());
+        var div = Property("ModelOptions", "adaptiveSoftmaxDivValue");
+        Assert.Equal(("1", "1000", 4.0), (div.GetProperty("minimum").ToString(), div.GetProperty("maximum").ToString(), div.GetProperty("default").GetDouble()));
+
         var request = schemas.GetProperty("CreateTrainingJobRequest").GetProperty("properties");
         Assert.Equal("^[a-z0-9][a-z0-9._-]{0,63}$", request.GetProperty("modelName").GetProperty("pattern").GetString());
         var body = doc.RootElement.GetProperty("paths").GetProperty("/api/training-jobs").GetProperty("post").GetProperty("requestBody");
@@ -100,7 +111,7 @@ public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<K
         foreach (var ((type, name), (min, max, exclusiveMin, exclusiveMax)) in RnnLmService.Api.Hosting.JobSpecSchemaDocs.Ranges)
         {
             var property = type.GetProperty(name)!;
-            var integer = property.PropertyType == typeof(int);
+            var integer = property.PropertyType == typeof(int) || property.PropertyType == typeof(int?);
             var step = integer ? 1 : 1e-6;
             foreach (var (value, valid) in new[]
                      {
@@ -110,6 +121,8 @@ public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<K
             {
                 var options = Activator.CreateInstance(type)!;
                 if (options is ModelOptions) typeof(ModelOptions).GetProperty(nameof(ModelOptions.TieWeights))!.SetValue(options, false);
+                if (options is TokenizerOptions && name == nameof(TokenizerOptions.VocabularySize))     // the BPE vocabulary size needs kind bpe
+                    typeof(TokenizerOptions).GetProperty(nameof(TokenizerOptions.Kind))!.SetValue(options, TokenizerKind.Bpe);
                 property.SetValue(options, integer ? (object)Convert.ToInt32(value) : value);
                 var ok = true;
                 try { type.GetMethod("Validate")!.Invoke(options, null); }

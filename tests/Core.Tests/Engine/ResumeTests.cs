@@ -1,4 +1,5 @@
 using RnnLmService.Core.Modeling;
+using RnnLmService.Core.Text;
 using RnnLmService.Core.Training;
 using TorchSharp;
 
@@ -77,12 +78,29 @@ public sealed class ResumeTests
         },
     };
 
-    [Fact]
-    public void A_run_with_every_new_option_resumes_exactly_including_the_averaging()
+    /// <summary>
+    /// <see cref="EverythingOn"/> plus the vocabulary options (issue 13 item 3): byte-level BPE learnt from the train split
+    /// (relearnt on resume) and an adaptive softmax with two tail clusters (so untied).
+    /// </summary>
+    internal static TrainingSpec EverythingAndVocabularyOn()
+    {
+        var spec = EverythingOn();
+        return spec with
+        {
+            Tokenizer = new TokenizerOptions { Kind = TokenizerKind.Bpe, VocabularySize = 280 },
+            Model = spec.Model with { TieWeights = false, AdaptiveSoftmaxCutoffs = new[] { 8, 20 } },
+        };
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]  // with BPE and the adaptive softmax as well
+    public void A_run_with_every_new_option_resumes_exactly_including_the_averaging(bool vocabulary)
     {
         var splits = TinyCorpora.CycleSplits();
         using var dirA = new TempDir();
         using var dirB = new TempDir();
+        TrainingSpec EverythingOn() => vocabulary ? EverythingAndVocabularyOn() : ResumeTests.EverythingOn();
         var lossesA = new List<(long Step, double Loss)>();
         using var full = TinyCorpora.Train(EverythingOn(), splits, dirA.Path, p => { if (p.Kind == ProgressKind.Step) lossesA.Add((p.GlobalStep, p.Loss)); }, reportEvery: 1);
         var start = full.Metrics.AveragingStartStep;
@@ -109,6 +127,11 @@ public sealed class ResumeTests
         for (var i = 0; i < full.Metrics.ValidPerplexityHistory.Count; i++)
             Assert.Equal(full.Metrics.ValidPerplexityHistory[i], rest.Metrics.ValidPerplexityHistory[i], 3);
         AssertSameWeights(full.Model, rest.Model, 1e-4);
+        if (!vocabulary) return;
+        Assert.True(rest.Tokenizer is BpeTokenizer && rest.Model.Options.IsAdaptive, "the vocabulary options were on");
+        Assert.Equal(full.Vocabulary.Tokens, rest.Vocabulary.Tokens);                      // the relearnt merges gave the same tokens
+        Assert.Equal(full.Metrics.TestPerplexity, rest.Metrics.TestPerplexity, 6);
+        Assert.Equal(full.Metrics.TestBitsPerCharacter, rest.Metrics.TestBitsPerCharacter, 6);
     }
 
     [Fact]

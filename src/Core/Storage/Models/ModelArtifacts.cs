@@ -15,6 +15,9 @@ public static class ModelArtifacts
     /// <summary>The manifest file name.</summary>
     public const string ManifestFile = "model.json";
 
+    /// <summary>The BPE merges file name.</summary>
+    public const string MergesFileName = "merges.json";
+
     /// <summary>Writes the result of a training run as a model version at <paramref name="directory"/> (which must not exist).</summary>
     public static ModelManifest Save(string directory, string name, int version, TrainingResult result, string? datasetHash = null)
     {
@@ -29,11 +32,11 @@ public static class ModelArtifacts
             DatasetHash = datasetHash,
             Metrics = result.Metrics,
         };
-        return Save(directory, manifest, result.Model, result.Vocabulary);
+        return Save(directory, manifest, result.Model, result.Vocabulary, (result.Tokenizer as BpeTokenizer)?.Merges);
     }
 
-    /// <summary>Writes a model, its vocabulary and manifest atomically at <paramref name="directory"/>.</summary>
-    public static ModelManifest Save(string directory, ModelManifest manifest, RnnLanguageModel model, Vocabulary vocabulary)
+    /// <summary>Writes a model, its vocabulary (and a BPE tokenizer's <paramref name="merges"/>) and manifest atomically at <paramref name="directory"/>.</summary>
+    public static ModelManifest Save(string directory, ModelManifest manifest, RnnLanguageModel model, Vocabulary vocabulary, BpeMerges? merges = null)
     {
         var full = Path.GetFullPath(directory);
         if (Directory.Exists(full)) throw new IOException($"model directory '{full}' already exists");
@@ -46,9 +49,11 @@ public static class ModelArtifacts
             var weights = Path.Combine(tmp, manifest.WeightsFile);
             model.save(weights);
             vocabulary.Save(Path.Combine(tmp, manifest.VocabularyFile));
+            manifest = manifest with { MergesFile = merges is null ? null : MergesFileName };
+            merges?.Save(Path.Combine(tmp, MergesFileName));
             manifest = manifest with
             {
-                FormatVersion = ModelManifest.FormatVersionFor(manifest.Architecture), VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights),
+                FormatVersion = ModelManifest.FormatVersionFor(manifest.Architecture, manifest.Tokenizer), VocabularySize = vocabulary.Count, WeightsSha256 = Sha256(weights),
                 Files = HashFiles(tmp),
             };
             var json = Path.Combine(tmp, ManifestFile);
@@ -80,8 +85,9 @@ public static class ModelArtifacts
         if (manifest is null) throw new ModelFormatException(path, "model.json is empty");
         if (manifest.FormatVersion is < 1 or > ModelManifest.CurrentFormatVersion)
             throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} is not supported (this build reads versions 1 to {ModelManifest.CurrentFormatVersion})");
-        if (manifest.FormatVersion != ModelManifest.FormatVersionFor(manifest.Architecture))
-            throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} does not match its architecture (lockedDropout {manifest.Architecture.LockedDropout} is written as version {ModelManifest.FormatVersionFor(manifest.Architecture)})");
+        var expected = ModelManifest.FormatVersionFor(manifest.Architecture, manifest.Tokenizer);
+        if (manifest.FormatVersion != expected)
+            throw new ModelFormatException(path, $"model format version {manifest.FormatVersion} does not match its architecture (lockedDropout {manifest.Architecture.LockedDropout}, adaptive softmax {manifest.Architecture.IsAdaptive}, tokenizer {manifest.Tokenizer.Kind} is written as version {expected})");
         return manifest;
     }
 
@@ -111,6 +117,17 @@ public static class ModelArtifacts
             model?.Dispose();
             throw new ModelFormatException(weights, $"the weights do not fit the architecture in model.json: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The tokenizer a model was trained with: the manifest's options, with the merges file for BPE. Models written
+    /// before BPE have no merges file and a word or character tokenizer.
+    /// </summary>
+    public static ITokenizer ReadTokenizer(string directory, ModelManifest manifest)
+    {
+        if (manifest.Tokenizer.Kind != TokenizerKind.Bpe) return Tokenizers.Create(manifest.Tokenizer);
+        var path = Path.Combine(directory, manifest.MergesFile ?? MergesFileName);
+        return Tokenizers.Create(manifest.Tokenizer, BpeMerges.Load(path));
     }
 
     /// <summary>

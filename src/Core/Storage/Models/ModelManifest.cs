@@ -15,12 +15,15 @@ public sealed record ModelManifest
     /// <summary>
     /// Bumped when the directory layout or the weight names change; loading refuses newer versions. 1: one fused
     /// recurrent module (<c>rnn.*</c>). 2: one module per layer (<c>rnns.{k}.*</c>), written only for models with
-    /// locked dropout, so every other model stays readable by builds that know only version 1.
+    /// locked dropout, so every other model stays readable by builds that know only version 1. 3: an adaptive softmax
+    /// output layer (<c>adaptive.*</c> instead of <c>decoder.*</c>) or a BPE tokenizer (<c>merges.json</c>), written only
+    /// for such models.
     /// </summary>
-    public const int CurrentFormatVersion = 2;
+    public const int CurrentFormatVersion = 3;
 
-    /// <summary>The version a model with this architecture is written as (the oldest that describes its weights).</summary>
-    public static int FormatVersionFor(ModelOptions architecture) => architecture.LockedDropout ? 2 : 1;
+    /// <summary>The version a model with this architecture and tokenizer is written as (the oldest that describes it).</summary>
+    public static int FormatVersionFor(ModelOptions architecture, TokenizerOptions? tokenizer = null) =>
+        architecture.IsAdaptive || tokenizer?.Kind == TokenizerKind.Bpe ? 3 : architecture.LockedDropout ? 2 : 1;
 
     /// <summary>Layout version.</summary>
     public int FormatVersion { get; init; } = 1;
@@ -46,6 +49,9 @@ public sealed record ModelManifest
     public string WeightsFile { get; init; } = "weights.bin";
     /// <summary>Vocabulary file name.</summary>
     public string VocabularyFile { get; init; } = "vocab.json";
+    /// <summary>BPE merges file name (<see cref="BpeMerges"/>) for a BPE tokenizer; absent otherwise (and in models written before BPE).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? MergesFile { get; init; }
     /// <summary>SHA-256 of the weights file (hex), to tell a truncated or foreign file.</summary>
     public string? WeightsSha256 { get; init; }
     /// <summary>

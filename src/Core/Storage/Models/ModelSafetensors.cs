@@ -12,14 +12,19 @@ namespace RnnLmService.Core.Storage.Models;
 /// <c>decoder.weight</c> are present with equal values (safetensors cannot alias one buffer), and <c>__metadata__</c>
 /// says <c>"tied_weights": "decoder.weight=encoder.weight"</c>, so <c>load_state_dict(strict=True)</c> on a tied
 /// <c>RNNModel</c> works. <c>__metadata__</c> also carries <c>format</c> ("pt"), <c>manifest</c> (model.json) and
-/// <c>vocabulary</c> (a JSON array of tokens, index = id). A model with locked dropout (format 2, one module per layer,
-/// <c>rnns.{k}.*_l0</c>) is written under the same fused names, so the same <c>RNNModel</c> loads it (its dropouts are
-/// off in eval mode).
+/// <c>vocabulary</c> (a JSON array of tokens, index = id), and for a BPE model <c>merges</c> (<c>merges.json</c>). An adaptive
+/// softmax model has <c>adaptive.head.weight</c>/<c>.bias</c> and <c>adaptive.tail.{k}.0.weight</c> (projection),
+/// <c>adaptive.tail.{k}.1.weight</c> (cluster output) instead of the decoder. A locked-dropout model (format 2, one module per
+/// layer, <c>rnns.{k}.*_l0</c>) is written under the fused names <c>rnn.*_l{k}</c>, so the same <c>RNNModel</c> loads it (its
+/// dropouts are off in eval mode).
 /// </summary>
 public static class ModelSafetensors
 {
     /// <summary>The metadata key naming a tied pair.</summary>
     public const string TiedWeightsKey = "tied_weights";
+
+    /// <summary>The metadata key holding a BPE model's merges (the content of <c>merges.json</c>).</summary>
+    public const string MergesKey = "merges";
 
     /// <summary>Loads the version at <paramref name="directory"/> (checking it) and returns its tensors and metadata.</summary>
     public static (IReadOnlyList<NamedTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string directory)
@@ -43,6 +48,7 @@ public static class ModelSafetensors
             ["vocabulary"] = JsonSerializer.Serialize(vocabulary.Tokens),
         };
         if (manifest.Architecture.TieWeights) metadata[TiedWeightsKey] = "decoder.weight=encoder.weight";
+        if (manifest.MergesFile is { } merges) metadata[MergesKey] = File.ReadAllText(Path.Combine(directory, merges));
         return (tensors, metadata);
     }
 }
