@@ -16,7 +16,7 @@ namespace RnnLmService.Api.Tests.Security;
 public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
 {
     /// <summary>Operations that take no body; the test proves their handlers cannot read one.</summary>
-    private static readonly HashSet<string> Bodyless = ["LoadModel", "UnloadModel", "SetDefaultModel", "CancelTrainingJob"];
+    private static readonly HashSet<string> Bodyless = ["LoadModel", "UnloadModel", "SetDefaultModel", "CancelTrainingJob", "CancelSweep"];
 
     private async Task<JsonDocument> DocumentAsync()
     {
