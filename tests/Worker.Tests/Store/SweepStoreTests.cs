@@ -21,8 +21,11 @@ public abstract class SweepStoreTests(string provider, ITestOutputHelper output)
 
     private SweepStore Sweeps(JobStore jobs) => new(_store!.Factory, jobs);
 
-    private static NewSweepPoint Point(int i, string sweep = "sw", string? uniqueKey = null) =>
-        new($$"""{"training.bptt": {{8 * (i + 1)}}}""", new NewTrainingJob($"{sweep}-{i}", "d1", $$"""{"training":{"bptt":{{8 * (i + 1)}}}}""", UniqueKey: uniqueKey));
+    private static NewSweepPoint Point(int i, string sweep = "sw", string? uniqueKey = null)
+    {
+        var bptt = 8 * (i + 1);
+        return new("{\"training.bptt\": " + bptt + "}", new NewTrainingJob($"{sweep}-{i}", "d1", "{\"training\":{\"bptt\":" + bptt + "}}", UniqueKey: uniqueKey));
+    }
 
     [Fact]
     public async Task A_sweep_queues_one_ordinary_job_per_point_read_back_in_grid_order()
