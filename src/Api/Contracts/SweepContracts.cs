@@ -99,8 +99,8 @@ public sealed record SweepRowResponse
     /// <example>3.8</example>
     public double? NextWordLatencyMs { get; init; }
 
-    /// <summary>Why the job failed.</summary>
-    /// <example>null</example>
+    /// <summary>Why the job failed (a message, never a stack trace).</summary>
+    /// <example>batchSize: 40 tokens cannot fill 64 streams of at least 2 tokens; use a smaller batchSize or more text.</example>
     public string? FailureReason { get; init; }
 }
 
