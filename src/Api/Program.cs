@@ -32,6 +32,7 @@ app.MapDatasetsApi();
 app.MapTrainingJobsApi();
 app.MapKeysApi();
 app.MapPresetsApi();
+app.MapSweepsApi();
 app.Run();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

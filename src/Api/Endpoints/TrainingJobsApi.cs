@@ -109,10 +109,31 @@ public static partial class TrainingJobsApi
     {
         if (!request.HasJsonContentType())
             throw new UnsupportedMediaTypeException("Send the job as application/json.");
+        JsonNode? node;
+        try
+        {
+            node = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
+        }
+        catch (JsonException e)
+        {
+            var (field, reason) = DescribeJsonError(e);
+            throw new InvalidSettingException(field, reason);
+        }
+        var job = await CheckJobAsync(node, datasets, options.Value, ct);
+        await CheckQueueRoomAsync(jobs, options.Value.Limits.MaxQueuedJobs, ct);
+        var record = await jobs.EnqueueAsync(job, ct);
+        return TypedResults.Accepted($"/api/training-jobs/{record.Id}", ToResponse(record, clock.GetUtcNow().UtcDateTime));
+    }
+
+    /// <summary>
+    /// Reads a job's fields (its preset under them) and checks every one as <c>POST /api/training-jobs</c> does — names,
+    /// ranges, the dataset, fitting the dataset and the memory budget — so a sweep's points are checked the same way.
+    /// </summary>
+    internal static async Task<NewTrainingJob> CheckJobAsync(JsonNode? node, DatasetStore datasets, RnnLmOptions options, CancellationToken ct)
+    {
         CreateTrainingJobRequest? body;
         try
         {
-            var node = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
             if (node is JsonObject fields && fields["preset"] is { } presetNode)
             {
                 var name = presetNode.GetValueKind() == JsonValueKind.String ? presetNode.GetValue<string>() : null;
@@ -144,20 +165,19 @@ public static partial class TrainingJobsApi
         };
         spec.Validate();
         CheckFitsDataset(spec, dataset);
-        CheckFitsMemory(spec, dataset, options.Value.Worker.JobMemoryBudget);
-
-        await CheckQueueRoomAsync(jobs, options.Value.Limits.MaxQueuedJobs, ct);
-        var job = await jobs.EnqueueAsync(new NewTrainingJob(modelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey), ct);
-        return TypedResults.Accepted($"/api/training-jobs/{job.Id}", ToResponse(job, clock.GetUtcNow().UtcDateTime));
+        CheckFitsMemory(spec, dataset, options.Worker.JobMemoryBudget);
+        return new NewTrainingJob(modelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey);
     }
 
-    /// <summary>429 when <c>RnnLm:Limits:MaxQueuedJobs</c> jobs are already queued (0: no bound).</summary>
-    private static async Task CheckQueueRoomAsync(JobStore jobs, int max, CancellationToken ct)
+    /// <summary>429 when <paramref name="adding"/> more jobs would pass <c>RnnLm:Limits:MaxQueuedJobs</c> queued jobs (0: no bound).</summary>
+    internal static async Task CheckQueueRoomAsync(JobStore jobs, int max, CancellationToken ct, int adding = 1)
     {
         if (max <= 0) return;
         var queued = (await jobs.ListAsync(JobStatus.Queued, 0, 1, ct)).Total;
-        if (queued >= max)
-            throw new RateLimitedException($"{queued} jobs are already queued, the most the service takes (RnnLm:Limits:MaxQueuedJobs); retry when some have run.",
+        if (queued + adding > max)
+            throw new RateLimitedException(adding == 1
+                    ? $"{queued} jobs are already queued, the most the service takes (RnnLm:Limits:MaxQueuedJobs); retry when some have run."
+                    : $"{queued} jobs are already queued and this adds {adding}, more than the {max} the service takes (RnnLm:Limits:MaxQueuedJobs); retry when some have run.",
                 TimeSpan.FromSeconds(30), "too_many_queued_jobs");
     }
 
@@ -193,7 +213,7 @@ public static partial class TrainingJobsApi
     }
 
     /// <summary>The field a JSON error is about (the unknown member, or the last path segment) and a reason without .NET type names.</summary>
-    private static (string Field, string Reason) DescribeJsonError(JsonException e)
+    internal static (string Field, string Reason) DescribeJsonError(JsonException e)
     {
         var unmapped = Regex.Match(e.Message, "The JSON property '([^']+)' could not be mapped");
         if (unmapped.Success) return (unmapped.Groups[1].Value, $"'{unmapped.Groups[1].Value}' is not a known setting.");

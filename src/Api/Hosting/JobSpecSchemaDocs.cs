@@ -60,6 +60,11 @@ internal sealed class JobSpecSchemaDocs : ISchemaFilter
             s.MaxLength = ModelNames.MaxLength;
             return;
         }
+        if (context.MemberInfo is PropertyInfo { Name: "Name" } && context.MemberInfo.DeclaringType?.Name == "CreateSweepRequest")
+        {
+            s.Pattern = ModelNames.Pattern;   // its models are named {name}-{point}
+            return;
+        }
         if (!SpecTypes.Contains(type) || s.Properties is null) return;
         var defaults = JsonSerializer.SerializeToNode(Activator.CreateInstance(type), type, JobSpecJson.Options)!.AsObject();
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))

@@ -19,6 +19,7 @@ public static class ServingExtensions
         services.AddSingleton<IServedModelLoader, ServedModelLoader>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<ModelImporter>();
+        services.AddSingleton<SweepLatencyProbe>();
         services.AddHostedService(sp => sp.GetRequiredService<ModelRegistry>());
         services.AddHostedService<StarterModelSeeder>();
         services.AddHealthChecks()

@@ -77,4 +77,8 @@ public sealed class LimitOptions
     /// <summary>Queued jobs in the store, service-wide; a submission beyond it gets 429.</summary>
     [Range(0, 1_000_000)]
     public int MaxQueuedJobs { get; set; } = 100;
+
+    /// <summary>Points (jobs) one sweep may have: the product of its grid's value counts.</summary>
+    [Range(1, 10_000)]
+    public int MaxSweepPoints { get; set; } = 64;
 }

@@ -6,6 +6,7 @@ using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
+using RnnLmService.Core.Storage.Sweeps;
 
 namespace RnnLmService.Core.Storage;
 
@@ -15,7 +16,7 @@ public static class StoreServices
     /// <summary>
     /// <see cref="StoreDbContextFactory"/> (also as <c>IDbContextFactory&lt;RnnLmDbContext&gt;</c>), a scoped
     /// <see cref="RnnLmDbContext"/> for health checks, <see cref="JobStore"/>, <see cref="ModelVersionStore"/>,
-    /// <see cref="DatasetStore"/> and <see cref="TimeProvider"/>. Needs <c>IOptions&lt;RnnLmOptions&gt;</c>.
+    /// <see cref="DatasetStore"/>, <see cref="SweepStore"/> and <see cref="TimeProvider"/>. Needs <c>IOptions&lt;RnnLmOptions&gt;</c>.
     /// </summary>
     public static IServiceCollection AddRnnLmStore(this IServiceCollection services)
     {
@@ -25,6 +26,8 @@ public static class StoreServices
         services.TryAddScoped(sp => sp.GetRequiredService<StoreDbContextFactory>().CreateDbContext());
         services.TryAddSingleton(sp => new JobStore(sp.GetRequiredService<IDbContextFactory<RnnLmDbContext>>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new ModelVersionStore(sp.GetRequiredService<IDbContextFactory<RnnLmDbContext>>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new SweepStore(
+            sp.GetRequiredService<IDbContextFactory<RnnLmDbContext>>(), sp.GetRequiredService<JobStore>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new DatasetStore(
             sp.GetRequiredService<IDbContextFactory<RnnLmDbContext>>(),
             sp.GetRequiredService<IOptions<RnnLmOptions>>().Value,

@@ -16,7 +16,7 @@ namespace RnnLmService.Api.Tests.Security;
 public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
 {
     /// <summary>Operations that take no body; the test proves their handlers cannot read one.</summary>
-    private static readonly HashSet<string> Bodyless = ["LoadModel", "UnloadModel", "SetDefaultModel", "CancelTrainingJob"];
+    private static readonly HashSet<string> Bodyless = ["LoadModel", "UnloadModel", "SetDefaultModel", "CancelTrainingJob", "CancelSweep"];
 
     private async Task<JsonDocument> DocumentAsync()
     {
@@ -102,6 +102,21 @@ public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<K
         Assert.Equal("^[a-z0-9][a-z0-9._-]{0,63}$", request.GetProperty("modelName").GetProperty("pattern").GetString());
         var body = doc.RootElement.GetProperty("paths").GetProperty("/api/training-jobs").GetProperty("post").GetProperty("requestBody");
         Assert.Equal("my-model", body.GetProperty("content").GetProperty("application/json").GetProperty("example").GetProperty("modelName").GetString());
+    }
+
+    [Fact]
+    public async Task The_sweep_body_is_documented_with_an_example_and_the_model_name_rule()
+    {
+        using var doc = await DocumentAsync();
+        var json = doc.RootElement.GetProperty("paths").GetProperty("/api/sweeps").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("application/json");
+        var example = json.GetProperty("example");
+        Assert.Equal("bptt-sweep", example.GetProperty("name").GetString());
+        Assert.Equal("fast", example.GetProperty("base").GetProperty("preset").GetString());
+        Assert.Equal(2, example.GetProperty("grid").GetProperty("training.bptt").GetArrayLength());
+        var request = doc.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("CreateSweepRequest").GetProperty("properties");
+        Assert.Equal("^[a-z0-9][a-z0-9._-]{0,63}$", request.GetProperty("name").GetProperty("pattern").GetString());
+        Assert.Contains("model.embeddingSize", request.GetProperty("grid").GetProperty("description").GetString());
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using RnnLmService.Core.Storage.Sweeps;
 
 namespace RnnLmService.Core.Storage.Database;
 
@@ -18,6 +19,8 @@ public abstract class RnnLmDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<SettingRecord> Settings => Set<SettingRecord>();
     public DbSet<ModelNameCounterRecord> ModelNameCounters => Set<ModelNameCounterRecord>();
     public DbSet<Keys.ApiKeyRecord> ApiKeys => Set<Keys.ApiKeyRecord>();
+    public DbSet<SweepRecord> Sweeps => Set<SweepRecord>();
+    public DbSet<SweepPointRecord> SweepPoints => Set<SweepPointRecord>();
 
     /// <summary><c>sqlite</c> or <c>postgres</c>.</summary>
     public abstract string Provider { get; }
@@ -103,6 +106,8 @@ public abstract class RnnLmDbContext(DbContextOptions options) : DbContext(optio
         });
 
         b.ApplyConfiguration(new Keys.ApiKeyRecordConfiguration());
+        b.ApplyConfiguration<SweepRecord>(new SweepRecordConfiguration());
+        b.ApplyConfiguration<SweepPointRecord>(new SweepRecordConfiguration());
 
         foreach (var entity in b.Model.GetEntityTypes())
             foreach (var property in entity.GetProperties())

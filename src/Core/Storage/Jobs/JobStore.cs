@@ -45,7 +45,26 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
             if (existing is not null) return existing;
         }
 
-        var now = Now;
+        var record = AddQueued(db, job, Now);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return record;
+        }
+        catch (DbUpdateException e) when (job.UniqueKey is not null && DbErrors.IsUniqueViolation(e))
+        {
+            // Another process enqueued the same key between our look and our insert.
+            await using var db2 = dbFactory.CreateDbContext();
+            return await db2.TrainingJobs.AsNoTracking().FirstAsync(j => j.UniqueKey == job.UniqueKey, ct);
+        }
+    }
+
+    /// <summary>
+    /// Adds a queued job and its <c>queued</c> event to <paramref name="db"/> without saving, so a caller can queue
+    /// several jobs (a sweep's points) in one transaction. The unique key is not looked up here.
+    /// </summary>
+    internal static TrainingJobRecord AddQueued(RnnLmDbContext db, NewTrainingJob job, DateTime now)
+    {
         var record = new TrainingJobRecord
         {
             Id = Guid.CreateVersion7().ToString("N"),
@@ -60,17 +79,7 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
         };
         db.TrainingJobs.Add(record);
         db.JobEvents.Add(Event(record.Id, now, JobEventTypes.Status, new { status = "queued" }));
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return record;
-        }
-        catch (DbUpdateException e) when (job.UniqueKey is not null && DbErrors.IsUniqueViolation(e))
-        {
-            // Another process enqueued the same key between our look and our insert.
-            await using var db2 = dbFactory.CreateDbContext();
-            return await db2.TrainingJobs.AsNoTracking().FirstAsync(j => j.UniqueKey == job.UniqueKey, ct);
-        }
+        return record;
     }
 
     public async Task<TrainingJobRecord?> GetAsync(string id, CancellationToken ct = default)

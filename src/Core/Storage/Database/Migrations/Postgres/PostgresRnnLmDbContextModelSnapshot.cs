@@ -462,6 +462,84 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Postgres
 
                     b.ToTable("api_keys", (string)null);
                 });
+
+            modelBuilder.Entity("RnnLmService.Core.Storage.Sweeps.SweepPointRecord", b =>
+                {
+                    b.Property<string>("SweepId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("sweep_id");
+
+                    b.Property<int>("PointIndex")
+                        .HasColumnType("integer")
+                        .HasColumnName("point_index");
+
+                    b.Property<string>("JobId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("job_id");
+
+                    b.Property<double?>("NextWordLatencyMs")
+                        .HasColumnType("double precision")
+                        .HasColumnName("next_word_latency_ms");
+
+                    b.Property<string>("ValuesJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("values_json");
+
+                    b.HasKey("SweepId", "PointIndex");
+
+                    b.HasIndex("JobId")
+                        .IsUnique();
+
+                    b.ToTable("sweep_points", (string)null);
+                });
+
+            modelBuilder.Entity("RnnLmService.Core.Storage.Sweeps.SweepRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("BaseJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("base_json");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("dataset_id");
+
+                    b.Property<string>("GridJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("grid_json");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("name");
+
+                    b.Property<int>("Points")
+                        .HasColumnType("integer")
+                        .HasColumnName("points");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.ToTable("sweeps", (string)null);
+                });
 #pragma warning restore 612, 618
         }
     }

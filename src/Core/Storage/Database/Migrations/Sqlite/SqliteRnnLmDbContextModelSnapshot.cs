@@ -453,6 +453,84 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Sqlite
 
                     b.ToTable("api_keys", (string)null);
                 });
+
+            modelBuilder.Entity("RnnLmService.Core.Storage.Sweeps.SweepPointRecord", b =>
+                {
+                    b.Property<string>("SweepId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sweep_id");
+
+                    b.Property<int>("PointIndex")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("point_index");
+
+                    b.Property<string>("JobId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("job_id");
+
+                    b.Property<double?>("NextWordLatencyMs")
+                        .HasColumnType("REAL")
+                        .HasColumnName("next_word_latency_ms");
+
+                    b.Property<string>("ValuesJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("values_json");
+
+                    b.HasKey("SweepId", "PointIndex");
+
+                    b.HasIndex("JobId")
+                        .IsUnique();
+
+                    b.ToTable("sweep_points", (string)null);
+                });
+
+            modelBuilder.Entity("RnnLmService.Core.Storage.Sweeps.SweepRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("BaseJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("base_json");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("dataset_id");
+
+                    b.Property<string>("GridJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("grid_json");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<int>("Points")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("points");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.ToTable("sweeps", (string)null);
+                });
 #pragma warning restore 612, 618
         }
     }
