@@ -94,7 +94,7 @@ public sealed record SweepRowResponse
 
     /// <summary>
     /// Median milliseconds of a next-word call (top 10) on the loaded model through this server's serving path, measured at the first
-    /// <c>GET /api/sweeps/{id}</c> after the job succeeded (one warm-up and five timed calls on lines of the dataset's test split) and kept.
+    /// <c>GET /api/sweeps/{id}</c> after all the sweep's jobs ended (one warm-up and five timed calls on lines of the dataset's test split) and kept.
     /// </summary>
     /// <example>3.8</example>
     public double? NextWordLatencyMs { get; init; }

@@ -55,7 +55,7 @@ public static class SweepsApi
             .WithSummary("Get a sweep and its comparison table")
             .WithDescription("One row per point: its values, job id and status, validation and test perplexity, bits per character, parameters, "
                 + "model bytes (those three when the model's metrics record them), tokens/s, training time and next-word latency (measured on "
-                + "this server at the first read after the point's job succeeded, then kept), and which point is best on validation perplexity.");
+                + "this server at the first read after all the sweep's jobs ended, then kept), and which point is best on validation perplexity.");
         group.MapPost("/{id}/cancel", CancelAsync).WithName("CancelSweep").RequireApiRole(ApiKeyRoles.Train)
             .WithSummary("Cancel a sweep")
             .WithDescription("Cancels every job of the sweep that has not ended: queued ones at once, running ones within seconds (202). "

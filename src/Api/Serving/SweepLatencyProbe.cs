@@ -14,7 +14,8 @@ namespace RnnLmService.Api.Serving;
 /// Measures a sweep point's next-word latency on its loaded model, through the serving path a client's
 /// <c>next-word</c> takes (the model's scheduler thread, this server's torch threads and batching): one warm-up call,
 /// then <see cref="TimedCalls"/> timed calls (top 10) on different lines of the dataset's test split, so the state
-/// cache does not answer them; the median is kept in the store, so each point is measured once. A model that was not
+/// cache does not answer them; the median is kept in the store, so each point is measured once. Measured once all of the
+/// sweep's jobs have ended, so its points are timed back to back rather than beside their siblings' training. A model that was not
 /// loaded is unloaded again afterwards. Measured when the sweep is read, not when the model is published, because
 /// training runs in worker processes that may be on other machines than the servers that answer.
 /// </summary>
@@ -35,6 +36,8 @@ public sealed class SweepLatencyProbe(ModelRegistry registry, SweepStore sweeps,
     /// <summary>The view with the latency of each succeeded point that had none measured and recorded (points that cannot be measured now stay null).</summary>
     public async Task<SweepView> MeasureMissingAsync(SweepView view, CancellationToken ct)
     {
+        // Not while the sweep's own jobs train on this machine's cores: all its points are measured back to back, under like conditions.
+        if (view.Points.Any(p => !p.Job.IsTerminal)) return view;
         var missing = view.Points.Where(p => p.Job.Status == JobStatus.Succeeded && p.Version is not null && p.Point.NextWordLatencyMs is null).ToList();
         if (missing.Count == 0) return view;
         var contexts = await ContextsAsync(view.Sweep.DatasetId, ct);

@@ -7,7 +7,7 @@ using RnnLmService.Core.Storage.Jobs;
 
 namespace RnnLmService.Api.Tests.Endpoints;
 
-public sealed class SweepsApiTests(ServiceFactory service, QueueOnlyFactory queueOnly)
+public sealed class SweepsApiTests(ServiceFactory service, QueueOnlyFactory queueOnly, Xunit.Abstractions.ITestOutputHelper output)
     : IClassFixture<ServiceFactory>, IClassFixture<QueueOnlyFactory>
 {
     private readonly HttpClient _client = service.CreateClient();
@@ -65,6 +65,7 @@ public sealed class SweepsApiTests(ServiceFactory service, QueueOnlyFactory queu
         }
 
         var done = await WaitAsync(_client, id);
+        output.WriteLine(done.ToString());
         Assert.Equal("succeeded", done.GetProperty("sweep").GetProperty("status").GetString());
         Assert.Equal(4, done.GetProperty("sweep").GetProperty("jobs").GetProperty("succeeded").GetInt32());
         rows = done.GetProperty("rows").EnumerateArray().ToList();
