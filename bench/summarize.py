@@ -59,7 +59,7 @@ def vocab(rows):
         print(f"{'contender':<10} {'vocab':>6}  {'train tokens':>12}  {'test ppl':>9}  {'bits/char':>9}  {'word ppl':>9}  {'params':>9}  {'MB':>6}  {'train s':>8}  {'tokens/s':>8}")
         for r in quality_rows:
             print(f"{r['contender']:<10} {r['vocab']:>6}  {r['trainTokens']:>12}  {r['testPpl']:>9.2f}  {r['testBpc']:>9.4f}  {r['testWordPpl']:>9.2f}"
-                  f"  {r['parameters']:>9}  {r['parameterBytes'] / 1e6:>6.1f}  {r['trainingSeconds']:>8.0f}  {r['stepTokensPerSecondMedian'] or 0:>8.0f}")
+                  f"  {r['parameters']:>9}  {r.get('modelBytes', r['parameterBytes']) / 1e6:>6.1f}  {r['trainingSeconds']:>8.0f}  {r['stepTokensPerSecondMedian'] or 0:>8.0f}")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ internal static class VocabBench
                 common["testWords"] = m.TestWords;
                 common["parameters"] = m.Parameters;
                 common["parameterBytes"] = m.ParameterBytes;
+                common["modelBytes"] = m.ModelBytes;
                 common["trainingSeconds"] = Math.Round(m.TrainingSeconds, 1);
                 common["tokensPerSecond"] = Math.Round(m.TokensPerSecond, 1);
                 common["stepTokensPerSecondMedian"] = windows.Count > 0 ? Math.Round(Median(windows), 1) : null;
