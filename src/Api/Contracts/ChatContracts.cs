@@ -161,8 +161,8 @@ public sealed class ChatChunkChoice
     [JsonPropertyName("logprobs")]
     public ChatLogprobs? Logprobs { get; init; }
 
-    /// <summary>Set on a choice's last chunk only.</summary>
-    /// <example>null</example>
+    /// <summary>Set on a choice's last chunk only: <c>stop</c> or <c>length</c>.</summary>
+    /// <example>stop</example>
     [JsonPropertyName("finish_reason")]
     public string? FinishReason { get; init; }
 }

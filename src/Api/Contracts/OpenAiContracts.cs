@@ -114,8 +114,8 @@ public sealed class CompletionRequest : OpenAiSamplingRequest
     [JsonPropertyName("best_of")]
     public int? BestOf { get; init; }
 
-    /// <summary>Not supported (these models only continue text): any non-empty value is a 400.</summary>
-    /// <example>null</example>
+    /// <summary>Not supported (these models only continue text): any non-empty value is a 400; leave it out.</summary>
+    /// <example>""</example>
     [JsonPropertyName("suffix")]
     public string? Suffix { get; init; }
 }
