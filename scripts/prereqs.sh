@@ -4,6 +4,7 @@
 #   scripts/prereqs.sh postgres  also PostgreSQL server binaries (used by the test suite)
 #   scripts/prereqs.sh torch     also Debian's python3-torch for /usr/bin/python3 (the safetensors export test loads it in PyTorch)
 #   scripts/prereqs.sh browser   also Debian's chromium (the playground's browser tests drive it; no browser download)
+#   scripts/prereqs.sh node      also Node.js and npm (Debian's, when missing) and the npm package openai the client tests run
 # Detection is by the symbol version TorchSharp's native library needs, not by distribution name.
 set -euo pipefail
 
@@ -93,12 +94,30 @@ ensure_chromium() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 }
 
+ensure_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [ "$(id -u)" -ne 0 ]; then log "Node.js or npm missing: install Debian's 'nodejs' and 'npm' packages (the OpenAI JavaScript client test)."; exit 1; fi
+    log "installing Debian's nodejs and npm (the OpenAI JavaScript client test)."
+    apt_update_once
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  # The official client at the version package-lock.json pins, installed from the npm registry when it is not already there.
+  local dir wanted have
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/Api.Tests/Clients/js"
+  wanted=$(node -p "require('$dir/package-lock.json').packages['node_modules/openai'].version")
+  have=$(node -p "try { require('$dir/node_modules/openai/package.json').version } catch { '' }")
+  if [ "$have" = "$wanted" ]; then return 0; fi
+  log "installing the npm package openai $wanted into $dir (npm ci)."
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 ensure_libstdcxx
 for extra in "$@"; do
   case "$extra" in
     postgres) ensure_postgres ;;
     torch) ensure_torch ;;
     browser) ensure_chromium ;;
+    node) ensure_node ;;
     *) log "unknown extra '$extra'"; exit 2 ;;
   esac
 done

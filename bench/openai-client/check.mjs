@@ -1,7 +1,8 @@
 // A stock OpenAI client (the official Node library) against the service's /v1: lists models, completes,
-// streams and reads errors. Run the API (make run), then: npm install openai && node check.mjs [baseUrl]
+// streams and reads errors. Run the API (make run), then: npm install openai && RNNLM_API_KEY=<key> node check.mjs [baseUrl]
+// (the tested version of this check, with assertions, is tests/Api.Tests/Clients/js/check.mjs).
 import OpenAI from "openai";
-const client = new OpenAI({ baseURL: process.argv[2] ?? "http://127.0.0.1:5000/v1", apiKey: "unused" });
+const client = new OpenAI({ baseURL: process.argv[2] ?? "http://127.0.0.1:5000/v1", apiKey: process.env.RNNLM_API_KEY ?? "unused" });
 const models = await client.models.list();
 console.log("models:", models.data.map(m => m.id));
 const c = await client.completions.create({ model: "starter", prompt: "once upon a time", max_tokens: 8, seed: 1, logprobs: 2 });

@@ -28,6 +28,7 @@ app.MapModelsApi();
 app.MapInferenceApi();
 app.MapInterpretabilityApi();
 app.MapOpenAiApi();
+app.MapTokenizeApi();
 app.MapDatasetsApi();
 app.MapTrainingJobsApi();
 app.MapKeysApi();

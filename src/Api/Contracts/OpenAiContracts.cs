@@ -3,23 +3,26 @@ using System.Text.Json.Serialization;
 
 namespace RnnLmService.Api.Contracts;
 
-/// <summary>OpenAI's legacy completions request (the subset this service honours; other fields are ignored).</summary>
-public sealed class CompletionRequest
+/// <summary>
+/// The sampling fields OpenAI's completions and chat completions share (the subset this service honours; fields not
+/// listed here are ignored, as OpenAI's own server ignores <c>user</c>).
+/// </summary>
+public abstract class OpenAiSamplingRequest
 {
     /// <summary>Model as <c>name</c> or <c>name@version</c>; omit for the default model.</summary>
     /// <example>starter</example>
     [JsonPropertyName("model")]
     public string? Model { get; init; }
 
-    /// <summary>The prompt: a string, or a list of strings (one set of choices each).</summary>
-    /// <example>once upon a time</example>
-    [JsonPropertyName("prompt")]
-    public StringOrList? Prompt { get; init; }
-
     /// <summary>Most tokens to generate, 0 to <c>RnnLm:Serving:MaxNewTokens</c> (0 with <c>echo</c> and <c>logprobs</c> scores the prompt).</summary>
     /// <example>16</example>
     [JsonPropertyName("max_tokens")]
     public int? MaxTokens { get; init; }
+
+    /// <summary>The same as <c>max_tokens</c> (OpenAI's newer name); sending both with different values is a 400.</summary>
+    /// <example>16</example>
+    [JsonPropertyName("max_completion_tokens")]
+    public int? MaxCompletionTokens { get; init; }
 
     /// <summary>Sampling temperature, 0 to 2.</summary>
     /// <example>1</example>
@@ -41,7 +44,7 @@ public sealed class CompletionRequest
     [JsonPropertyName("stop")]
     public StringOrList? Stop { get; init; }
 
-    /// <summary>Random seed for reproducible sampling.</summary>
+    /// <summary>Random seed for reproducible sampling (choice i uses seed + i).</summary>
     /// <example>42</example>
     [JsonPropertyName("seed")]
     public long? Seed { get; init; }
@@ -51,7 +54,52 @@ public sealed class CompletionRequest
     [JsonPropertyName("stream")]
     public bool? Stream { get; init; }
 
-    /// <summary>Include the log-probabilities of the chosen tokens and this many top alternatives per token, 0 to 5.</summary>
+    /// <summary>Streaming options (only with <c>stream</c>): <c>include_usage</c> adds a last chunk with no choices and the usage.</summary>
+    [JsonPropertyName("stream_options")]
+    public StreamOptions? StreamOptions { get; init; }
+
+    /// <summary>
+    /// Token id (as a string, see <c>POST /tokenize</c>) → bias in [-100, 100] added to its logit at every step; -100 bans a
+    /// token, 100 all but forces it. Ids must be the model's (0 to vocabulary size - 1).
+    /// </summary>
+    /// <example>{"1": -100}</example>
+    [JsonPropertyName("logit_bias")]
+    public Dictionary<string, double>? LogitBias { get; init; }
+
+    /// <summary>In [-2, 2]: subtracted once from the logit of every token this choice has already generated.</summary>
+    /// <example>0</example>
+    [JsonPropertyName("presence_penalty")]
+    public double? PresencePenalty { get; init; }
+
+    /// <summary>In [-2, 2]: subtracted from a token's logit for each time this choice has already generated it.</summary>
+    /// <example>0</example>
+    [JsonPropertyName("frequency_penalty")]
+    public double? FrequencyPenalty { get; init; }
+
+    /// <summary>An end-user identifier; accepted and ignored.</summary>
+    /// <example>user-1234</example>
+    [JsonPropertyName("user")]
+    public string? User { get; init; }
+}
+
+/// <summary>OpenAI's <c>stream_options</c>.</summary>
+public sealed class StreamOptions
+{
+    /// <summary>Send one more chunk before <c>[DONE]</c>: no choices, and the request's usage.</summary>
+    /// <example>true</example>
+    [JsonPropertyName("include_usage")]
+    public bool? IncludeUsage { get; init; }
+}
+
+/// <summary>OpenAI's legacy completions request.</summary>
+public sealed class CompletionRequest : OpenAiSamplingRequest
+{
+    /// <summary>The prompt: a string, or a list of strings (one set of choices each).</summary>
+    /// <example>once upon a time</example>
+    [JsonPropertyName("prompt")]
+    public StringOrList? Prompt { get; init; }
+
+    /// <summary>Include the log-probabilities of the tokens and this many most likely tokens at each position, 0 to 5.</summary>
     /// <example>2</example>
     [JsonPropertyName("logprobs")]
     public int? Logprobs { get; init; }
@@ -60,6 +108,16 @@ public sealed class CompletionRequest
     /// <example>false</example>
     [JsonPropertyName("echo")]
     public bool? Echo { get; init; }
+
+    /// <summary>Generate this many choices per prompt (n to <c>RnnLm:Serving:MaxCompletions</c>) and return the n with the highest total log-probability; not with <c>stream</c>.</summary>
+    /// <example>1</example>
+    [JsonPropertyName("best_of")]
+    public int? BestOf { get; init; }
+
+    /// <summary>Not supported (these models only continue text): any non-empty value is a 400; leave it out.</summary>
+    /// <example>""</example>
+    [JsonPropertyName("suffix")]
+    public string? Suffix { get; init; }
 }
 
 /// <summary>A JSON value that may be a string or a list of strings.</summary>
@@ -134,7 +192,7 @@ public sealed class CompletionResponse
     [JsonPropertyName("choices")]
     public required IReadOnlyList<CompletionChoice> Choices { get; init; }
 
-    /// <summary>Token counts (absent on streamed chunks).</summary>
+    /// <summary>Token counts (absent on streamed chunks, except the last one with <c>stream_options.include_usage</c>).</summary>
     [JsonPropertyName("usage")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public CompletionUsage? Usage { get; init; }
@@ -171,12 +229,12 @@ public sealed class CompletionLogprobs
     [JsonPropertyName("tokens")]
     public required IReadOnlyList<string> Tokens { get; init; }
 
-    /// <summary>Each token's natural log-probability (null for the very first prompt token, which has no context).</summary>
+    /// <summary>Each token's natural log-probability (null for the first token of an echoed prompt, as OpenAI answers).</summary>
     /// <example>[-1.2, -0.4]</example>
     [JsonPropertyName("token_logprobs")]
     public required IReadOnlyList<double?> TokenLogprobs { get; init; }
 
-    /// <summary>Per token, the top alternatives and their log-probabilities.</summary>
+    /// <summary>Per token, the <c>logprobs</c> most likely tokens at that position and their log-probabilities (null for the first token of an echoed prompt).</summary>
     /// <example>[{" there": -1.2, " the": -1.9}, {" was": -0.4, " lived": -2.0}]</example>
     [JsonPropertyName("top_logprobs")]
     public required IReadOnlyList<IReadOnlyDictionary<string, double>?> TopLogprobs { get; init; }

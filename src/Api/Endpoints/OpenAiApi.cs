@@ -1,28 +1,26 @@
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RnnLmService.Api.Contracts;
 using RnnLmService.Api.Errors;
+using RnnLmService.Api.Hosting;
 using RnnLmService.Api.Models;
+using RnnLmService.Api.Security;
 using RnnLmService.Api.Serving;
 using RnnLmService.Core;
 using RnnLmService.Core.Configuration;
-using RnnLmService.Core.Inference;
-using RnnLmService.Api.Security;
+using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Keys;
 
 namespace RnnLmService.Api.Endpoints;
 
 /// <summary>
-/// The OpenAI-compatible subset: <c>GET /v1/models</c> and <c>POST /v1/completions</c>, so stock OpenAI client
-/// libraries work against <c>{base}/v1</c>. Errors here use OpenAI's error shape (see <see cref="OpenAiErrorWriter"/>).
+/// The OpenAI-compatible subset: <c>GET /v1/models</c>, <c>GET /v1/models/{id}</c>, <c>POST /v1/completions</c> and
+/// <c>POST /v1/chat/completions</c>, so stock OpenAI client libraries work against <c>{base}/v1</c>. Errors here use
+/// OpenAI's error shape (see <see cref="OpenAiErrorWriter"/>).
 /// </summary>
 public static class OpenAiApi
 {
     private const int MaxLogprobs = 5;
-    private const int MaxStop = 4;
 
     /// <summary>Maps <c>/v1</c>.</summary>
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
@@ -32,20 +30,50 @@ public static class OpenAiApi
             .WithName("OpenAiListModels")
             .WithSummary("List models (OpenAI shape)")
             .WithDescription("Every addressable model: each name (its promoted, else newest, version) and each name@version.");
+        group.MapGet("/models/{id}", GetModel)
+            .WithName("OpenAiGetModel")
+            .WithSummary("One model (OpenAI shape)")
+            .WithDescription("{id} is a name (its promoted, else newest, version) or name@version, as GET /v1/models lists them; 404 model_not_found otherwise.")
+            .ProducesOpenAiErrors(404);
         group.MapPost("/completions", Complete)
             .WithName("OpenAiCompletions")
             .WithSummary("Create a completion (OpenAI legacy completions)")
-            .WithDescription("model, prompt (string or list), max_tokens, temperature, top_p, n, stop (string or list), seed, stream "
-                + "(data: chunks ending with data: [DONE]), logprobs (top alternatives per token), echo. max_tokens 0 with echo "
-                + "and logprobs scores the prompt. Unknown fields are ignored. Errors: {\"error\": {message, type, param, code}}.")
+            .WithDescription("model, prompt (string or list), max_tokens (or max_completion_tokens), temperature, top_p, n, best_of, stop, seed, "
+                + "logit_bias, presence_penalty, frequency_penalty, stream (data: chunks ending with data: [DONE]; stream_options.include_usage "
+                + "adds a usage chunk), logprobs (the token's log-probability and the logprobs most likely tokens at each position, the echoed "
+                + "prompt's too; its first token's are null, as OpenAI answers), echo. max_tokens 0 with echo and logprobs scores the prompt. "
+                + "suffix is not supported (400). Errors: {\"error\": {message, type, param, code}}.")
+            .WithDocumentedBody(typeof(CompletionRequest), jsonExample: """
+                {"model": "starter", "prompt": "the old farmer", "max_tokens": 12, "temperature": 0.8, "seed": 1, "logprobs": 2,
+                 "logit_bias": {"1": -100}, "frequency_penalty": 0.5}
+                """)
             .Produces<CompletionResponse>(StatusCodes.Status200OK)
             .Produces<CompletionResponse>(StatusCodes.Status200OK, "text/event-stream")
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status400BadRequest)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status413PayloadTooLarge)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status429TooManyRequests)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status503ServiceUnavailable);
+            .ProducesOpenAiErrors(400, 404, 413, 503);
+        group.MapPost("/chat/completions", Chat)
+            .WithName("OpenAiChatCompletions")
+            .WithSummary("Create a chat completion (OpenAI chat completions)")
+            .WithDescription("These models are not chat-tuned: the messages are rendered as plain text, each message's content on its own "
+                + "line(s) in order, roles not written, ending with a line break; the reply is the model's next line (finish_reason stop "
+                + "when it ends the line or meets a stop string, length at max_tokens). model, messages, max_tokens (or max_completion_tokens; "
+                + "default RnnLm:Serving:MaxNewTokens), temperature, top_p, n, stop, seed, logit_bias, presence_penalty, frequency_penalty, "
+                + "logprobs with top_logprobs, stream (chat.completion.chunk events ending with data: [DONE]) and stream_options.include_usage.")
+            .WithDocumentedBody(typeof(ChatCompletionRequest), jsonExample: """
+                {"model": "starter", "messages": [{"role": "system", "content": "the old farmer lived on a hill ."},
+                 {"role": "user", "content": "what did the farmer find ?"}], "max_tokens": 20, "temperature": 0.7, "seed": 1}
+                """)
+            .Produces<ChatCompletionResponse>(StatusCodes.Status200OK)
+            .Produces<ChatCompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesOpenAiErrors(400, 404, 413, 503);
         return app;
+    }
+
+    /// <summary>Declares OpenAI-shaped errors (401, 403 and 429 are added by <see cref="OpenApiSecurityDocs"/>).</summary>
+    internal static RouteHandlerBuilder ProducesOpenAiErrors(this RouteHandlerBuilder builder, params int[] statuses)
+    {
+        foreach (var status in statuses)
+            builder.Produces<OpenAiErrorResponse>(status);
+        return builder;
     }
 
     private static async Task<Ok<OpenAiModelList>> ListModels(ModelRegistry registry, CancellationToken cancellationToken)
@@ -61,6 +89,13 @@ public static class OpenAiApi
         return TypedResults.Ok(new OpenAiModelList { Data = data });
     }
 
+    private static async Task<Ok<OpenAiModel>> GetModel(string id, ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var catalog = await registry.RefreshAsync(cancellationToken);
+        var record = catalog.Resolve(id, "model") ?? throw new NotFoundException($"There is no model '{id}'. GET /v1/models lists the models.", "model", "model_not_found");
+        return TypedResults.Ok(new OpenAiModel { Id = id, Created = Unix(record.CreatedAt) });
+    }
+
     private static async Task<IResult> Complete(CompletionRequest request, HttpContext http, ModelRegistry registry, IOptions<RnnLmOptions> options)
     {
         var serving = options.Value.Serving;
@@ -68,33 +103,52 @@ public static class OpenAiApi
         InvalidSettingException.Check(prompts.Count is >= 1, "prompt", "prompt must be a string or a non-empty list of strings.");
         RequestChecks.Range(prompts.Count, 1, serving.MaxBatchSize, "prompt", "at most RnnLm:Serving:MaxBatchSize prompts");
         foreach (var p in prompts) RequestChecks.Text(p, "prompt", serving.MaxPromptCharacters);
-        var maxTokens = request.MaxTokens ?? 16;
-        RequestChecks.Range(maxTokens, 0, serving.MaxNewTokens, "max_tokens", "RnnLm:Serving:MaxNewTokens");
-        var n = request.N ?? 1;
-        RequestChecks.Range(n, 1, serving.MaxCompletions, "n", "RnnLm:Serving:MaxCompletions");
-        var temperature = request.Temperature ?? 1.0;
-        RequestChecks.Range(temperature, 0, 2, "temperature");
-        var topP = request.TopP ?? 1.0;
-        RequestChecks.TopP(topP, "top_p");
-        var logprobs = request.Logprobs;
-        if (logprobs is { } lp) RequestChecks.Range(lp, 0, MaxLogprobs, "logprobs");
-        var stop = RequestChecks.Stop(request.Stop?.Values, MaxStop, "stop");
-        var echo = request.Echo ?? false;
-        var cancellationToken = http.RequestAborted;
+        InvalidSettingException.Check(string.IsNullOrEmpty(request.Suffix), "suffix",
+            "suffix is not supported: these models only continue text (no fill-in-the-middle). Leave it out.");
+        if (request.Logprobs is { } lp) RequestChecks.Range(lp, 0, MaxLogprobs, "logprobs");
+        var sampling = OpenAiParameters.Read(request, serving, request.Logprobs ?? 0, defaultMaxTokens: 16, minTokens: 0);
+        var bestOf = request.BestOf ?? sampling.N;
+        RequestChecks.Range(bestOf, sampling.N, serving.MaxCompletions, "best_of", "n to RnnLm:Serving:MaxCompletions");
+        InvalidSettingException.Check(!sampling.Stream || bestOf == sampling.N, "best_of", "best_of cannot be used with stream (choices are chosen after all are generated).");
+        var plan = new CompletionPlan(sampling.N, bestOf, sampling.MaxTokens, request.Logprobs, request.Echo ?? false, sampling.IncludeUsage, sampling.Options);
 
+        var cancellationToken = http.RequestAborted;
         var lease = await registry.AcquireAsync(request.Model, cancellationToken);
         try
         {
-            var job = new CompletionJob(lease, prompts, n, maxTokens, logprobs, echo, new GenerationOptions
+            OpenAiParameters.CheckLogitBias(plan.Options, lease.Model.VocabularySize, lease.Key);
+            var job = new CompletionJob(lease, prompts, plan);
+            if (sampling.Stream)
             {
-                MaxTokens = Math.Max(1, maxTokens),
-                Temperature = temperature,
-                TopP = topP,
-                Seed = request.Seed,
-                Stop = stop,
-                LogProbs = logprobs ?? 0,
-            });
-            if (request.Stream == true)
+                var chunks = job.StreamAsync(cancellationToken);
+                lease = null; // the stream owns it now
+                return TypedResults.ServerSentEvents(chunks);
+            }
+            return TypedResults.Ok(await job.RunAsync(cancellationToken));
+        }
+        finally
+        {
+            lease?.Dispose();
+        }
+    }
+
+    private static async Task<IResult> Chat(ChatCompletionRequest request, HttpContext http, ModelRegistry registry, IOptions<RnnLmOptions> options)
+    {
+        var serving = options.Value.Serving;
+        var prompt = ChatTemplate.Render(request.Messages, serving.MaxPromptCharacters);
+        var logprobs = request.Logprobs == true;
+        var top = request.TopLogprobs ?? 0;
+        RequestChecks.Range(top, 0, Core.Inference.GenerationOptions.MaxLogProbs, "top_logprobs");
+        InvalidSettingException.Check(logprobs || request.TopLogprobs is null, "top_logprobs", "top_logprobs needs \"logprobs\": true.");
+        var sampling = OpenAiParameters.Read(request, serving, top, defaultMaxTokens: serving.MaxNewTokens, minTokens: 1);
+
+        var cancellationToken = http.RequestAborted;
+        var lease = await registry.AcquireAsync(request.Model, cancellationToken);
+        try
+        {
+            OpenAiParameters.CheckLogitBias(sampling.Options, lease.Model.VocabularySize, lease.Key);
+            var job = new ChatJob(lease, prompt, sampling.N, logprobs, sampling.IncludeUsage, sampling.Options);
+            if (sampling.Stream)
             {
                 var chunks = job.StreamAsync(cancellationToken);
                 lease = null; // the stream owns it now
@@ -109,152 +163,4 @@ public static class OpenAiApi
     }
 
     private static long Unix(DateTime utc) => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToUnixTimeSeconds();
-
-    /// <summary>One completions request: its prompts × n choices.</summary>
-    private sealed class CompletionJob(ModelLease lease, IReadOnlyList<string> prompts, int n, int maxTokens, int? logprobs, bool echo, GenerationOptions options)
-    {
-        private readonly string id = $"cmpl-{Guid.NewGuid():N}";
-        private readonly long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        private IServedModel Model => lease.Model;
-
-        public async Task<CompletionResponse> RunAsync(CancellationToken cancellationToken)
-        {
-            var choices = new List<CompletionChoice>();
-            var promptTokens = 0;
-            var completionTokens = 0;
-            for (var p = 0; p < prompts.Count; p++)
-            {
-                var echoed = await EchoAsync(prompts[p], cancellationToken);
-                promptTokens += echoed.TokenCount;
-                var results = new Choice[n];
-                for (var i = 0; i < n; i++) results[i] = new(echo ? prompts[p].Length : 0);
-                if (maxTokens > 0)
-                    await foreach (var (i, step) in Generations.Start(Model, prompts[p], Runs(), cancellationToken).WithCancellation(cancellationToken))
-                        results[i].Add(step);
-                for (var i = 0; i < n; i++)
-                {
-                    completionTokens += results[i].Tokens.Count;
-                    choices.Add(new CompletionChoice
-                    {
-                        Index = p * n + i,
-                        Text = (echo ? prompts[p] : "") + results[i].Text,
-                        Logprobs = logprobs is null ? null : Merge(echo ? echoed.Logprobs : null, results[i].Logprobs()),
-                        FinishReason = results[i].FinishReason ?? "length",
-                    });
-                }
-            }
-            return new CompletionResponse
-            {
-                Id = id,
-                Created = created,
-                Model = lease.Key,
-                Choices = choices,
-                Usage = new CompletionUsage { PromptTokens = promptTokens, CompletionTokens = completionTokens, TotalTokens = promptTokens + completionTokens },
-            };
-        }
-
-        public async IAsyncEnumerable<SseItem<string>> StreamAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            using var _ = lease;
-            for (var p = 0; p < prompts.Count; p++)
-            {
-                if (echo)
-                {
-                    var echoed = await EchoAsync(prompts[p], cancellationToken);
-                    for (var i = 0; i < n; i++)
-                        yield return Chunk(p * n + i, prompts[p], logprobs is null ? null : echoed.Logprobs, maxTokens == 0 ? "length" : null);
-                }
-                if (maxTokens == 0) continue;
-                var offsets = new int[n];
-                if (echo) Array.Fill(offsets, prompts[p].Length);
-                await foreach (var (i, step) in Generations.Start(Model, prompts[p], Runs(), cancellationToken).WithCancellation(cancellationToken))
-                {
-                    var choice = new Choice(offsets[i]);
-                    choice.Add(step);
-                    offsets[i] += choice.Text.Length;
-                    yield return Chunk(p * n + i, choice.Text, logprobs is null ? null : choice.Logprobs(), choice.FinishReason);
-                }
-            }
-            yield return new SseItem<string>("[DONE]");
-        }
-
-        private SseItem<string> Chunk(int index, string text, CompletionLogprobs? lp, string? finish) =>
-            new(JsonSerializer.Serialize(new CompletionResponse
-            {
-                Id = id,
-                Created = created,
-                Model = lease.Key,
-                Choices = [new CompletionChoice { Index = index, Text = text, Logprobs = lp, FinishReason = finish }],
-            }));
-
-        private List<GenerationOptions> Runs() =>
-            Enumerable.Range(0, n).Select(i => options with { Seed = options.Seed is { } s ? s + i : null }).ToList();
-
-        /// <summary>The prompt's token count and, when echoing with logprobs, its scored tokens.</summary>
-        private async Task<(int TokenCount, CompletionLogprobs? Logprobs)> EchoAsync(string prompt, CancellationToken cancellationToken)
-        {
-            if (!(echo && logprobs is not null))
-                return ((await Model.TokenizeAsync(prompt, cancellationToken)).Count, null);
-            var score = await Model.ScoreAsync(prompt, cancellationToken);
-            var offsets = new List<int>();
-            var cursor = 0;
-            foreach (var t in score.Tokens)
-            {
-                var at = prompt.IndexOf(t.Token, cursor, StringComparison.Ordinal);
-                offsets.Add(at < 0 ? cursor : at);
-                if (at >= 0) cursor = at + t.Token.Length;
-            }
-            return (score.Tokens.Count, new CompletionLogprobs
-            {
-                Tokens = score.Tokens.Select(t => t.Token).ToList(),
-                TokenLogprobs = score.Tokens.Select(t => (double?)t.LogProbability).ToList(),
-                TopLogprobs = score.Tokens.Select(t => (IReadOnlyDictionary<string, double>?)new Dictionary<string, double> { [t.Token] = t.LogProbability }).ToList(),
-                TextOffset = offsets,
-            });
-        }
-
-        private static CompletionLogprobs Merge(CompletionLogprobs? first, CompletionLogprobs second) => first is null ? second : new()
-        {
-            Tokens = [.. first.Tokens, .. second.Tokens],
-            TokenLogprobs = [.. first.TokenLogprobs, .. second.TokenLogprobs],
-            TopLogprobs = [.. first.TopLogprobs, .. second.TopLogprobs],
-            TextOffset = [.. first.TextOffset, .. second.TextOffset],
-        };
-    }
-
-    /// <summary>One choice: a <see cref="CompletionAccumulator"/> read in OpenAI's terms (text offsets, finish reasons, logprobs).</summary>
-    private sealed class Choice(int startOffset)
-    {
-        private readonly CompletionAccumulator completion = new();
-        public IReadOnlyList<Core.Inference.GeneratedToken> Tokens => completion.Tokens;
-        public string? FinishReason => completion.Finish is { } f ? (f == Core.Inference.FinishReason.Length ? "length" : "stop") : null;
-        public string Text => completion.Text;
-
-        public void Add(GenerationStep step) => completion.Add(step);
-
-        /// <summary>An alternative spelled like the chosen token's text (same leading space), so keys compare with <c>tokens</c>.</summary>
-        private static string Spaced(Core.Inference.GeneratedToken chosen, string word) =>
-            chosen.Text.Length > chosen.Token.Length && chosen.Text.EndsWith(chosen.Token, StringComparison.Ordinal)
-                ? chosen.Text[..^chosen.Token.Length] + word
-                : word;
-
-        public CompletionLogprobs Logprobs()
-        {
-            var offsets = new List<int>();
-            var at = startOffset;
-            foreach (var t in Tokens)
-            {
-                offsets.Add(at);
-                at += t.Text.Length;
-            }
-            return new CompletionLogprobs
-            {
-                Tokens = Tokens.Select(t => t.Text).ToList(),
-                TokenLogprobs = Tokens.Select(t => (double?)t.LogProbability).ToList(),
-                TopLogprobs = Tokens.Select(t => (IReadOnlyDictionary<string, double>?)t.TopAlternatives
-                    .GroupBy(a => Spaced(t, a.Word)).ToDictionary(g => g.Key, g => g.First().LogProbability)).ToList(),
-                TextOffset = offsets,
-            };
-        }
-    }
 }

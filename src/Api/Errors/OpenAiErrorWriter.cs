@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace RnnLmService.Api.Errors;
 
 /// <summary>
-/// Writes every problem on <c>/v1/*</c> in OpenAI's error shape
+/// Writes every problem on <c>/v1/*</c> (and vLLM's <c>/tokenize</c>, <c>/detokenize</c>) in OpenAI's error shape
 /// (<c>{"error": {"message", "type", "param", "code"}}</c>) so OpenAI client libraries understand it.
 /// Registered before the default problem+json writer; the status code stays the same.
 /// </summary>
@@ -19,7 +19,8 @@ internal sealed class OpenAiErrorWriter : IProblemDetailsWriter
         return new ValueTask(http.Response.WriteAsJsonAsync(error, OpenAiErrorJsonContext.Default.OpenAiErrorResponse));
     }
 
-    internal static bool IsOpenAiPath(PathString path) => path.StartsWithSegments("/v1");
+    internal static bool IsOpenAiPath(PathString path) =>
+        path.StartsWithSegments("/v1") || Endpoints.TokenizeApi.Paths.Any(p => path.Equals(p, StringComparison.OrdinalIgnoreCase));
 
     internal static OpenAiErrorResponse ToError(ProblemDetails problem, int status)
     {

@@ -45,7 +45,7 @@ internal sealed class OpenApiSecurityDocs : IOperationFilter, IDocumentFilter
     {
         var metadata = context.ApiDescription.ActionDescriptor.EndpointMetadata;
         var role = Role(metadata);
-        var openAi = context.ApiDescription.RelativePath?.StartsWith("v1", StringComparison.Ordinal) == true;
+        var openAi = OpenAiErrorWriter.IsOpenAiPath("/" + context.ApiDescription.RelativePath);
         var errorType = openAi ? typeof(OpenAiErrorResponse) : typeof(ProblemDetails);
         var mediaType = openAi ? "application/json" : "application/problem+json";
         operation.Responses ??= [];

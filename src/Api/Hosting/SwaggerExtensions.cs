@@ -25,8 +25,9 @@ public static class SwaggerExtensions
                 Version = "v1",
                 Description = "Trains recurrent (LSTM, GRU or tanh RNN) language models on your text and serves them: next-word "
                     + "prediction, generation (optionally streamed as Server-Sent Events), scoring, and an "
-                    + "OpenAI-compatible completions subset under /v1. Errors are RFC 9457 problem+json naming the "
-                    + "field, except on /v1 where they use OpenAI's error shape.",
+                    + "OpenAI-compatible subset under /v1 (models, completions, chat completions) with vLLM's /tokenize and "
+                    + "/detokenize. Errors are RFC 9457 problem+json naming the field, except on /v1, /tokenize and /detokenize "
+                    + "where they use OpenAI's error shape.",
             });
             foreach (var xml in Directory.EnumerateFiles(AppContext.BaseDirectory, "RnnLmService.*.xml"))
                 o.IncludeXmlComments(xml);

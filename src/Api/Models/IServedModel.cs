@@ -20,6 +20,9 @@ public interface IServedModel : IDisposable
     /// <summary>Tokens the model knows, specials included.</summary>
     int VocabularySize { get; }
 
+    /// <summary>The model's vocabulary (immutable once loaded: readable from any thread).</summary>
+    Core.Text.Vocabulary Vocabulary => throw new NotSupportedException($"{GetType().Name} exposes no vocabulary.");
+
     /// <summary>Requests waiting in this model's queue.</summary>
     int QueueDepth { get; }
 

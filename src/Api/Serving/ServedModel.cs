@@ -51,6 +51,8 @@ internal sealed class ServedModel : IServedModel
 
     public int VocabularySize => model.Vocabulary.Count;
 
+    public Core.Text.Vocabulary Vocabulary => model.Vocabulary;
+
     public int QueueDepth => scheduler.QueueDepth;
 
     public int LiveStreams => scheduler.LiveStreams;

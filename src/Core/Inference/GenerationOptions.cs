@@ -13,6 +13,12 @@ public sealed record GenerationOptions
     public const double MaxRepetitionPenalty = 10;
     /// <summary>Most top alternatives per token.</summary>
     public const int MaxLogProbs = 20;
+    /// <summary>Largest presence or frequency penalty, either sign (OpenAI's range).</summary>
+    public const double MaxPenalty = 2;
+    /// <summary>Largest logit bias, either sign (OpenAI's range: ±100 bans or forces a token).</summary>
+    public const double MaxLogitBias = 100;
+    /// <summary>Most tokens a logit bias may name.</summary>
+    public const int MaxLogitBiasTokens = 300;
 
     /// <summary>Most tokens to produce (1..100000).</summary>
     public int MaxTokens { get; init; } = 50;
@@ -32,6 +38,12 @@ public sealed record GenerationOptions
     public bool StopAtEos { get; init; } = true;
     /// <summary>How many top alternatives to report per token (0..20).</summary>
     public int LogProbs { get; init; }
+    /// <summary>Added to a token's logit at every step, by token id, in [-100, 100] (OpenAI's <c>logit_bias</c>).</summary>
+    public IReadOnlyDictionary<int, double> LogitBias { get; init; } = new Dictionary<int, double>();
+    /// <summary>Subtracted once from the logit of every token already generated, in [-2, 2] (OpenAI's <c>presence_penalty</c>).</summary>
+    public double PresencePenalty { get; init; }
+    /// <summary>Subtracted from a token's logit per time it was generated, in [-2, 2] (OpenAI's <c>frequency_penalty</c>).</summary>
+    public double FrequencyPenalty { get; init; }
 
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first field out of range.</summary>
     public void Validate(int vocabularySize, int maxTokensLimit = 100_000)
@@ -43,5 +55,13 @@ public sealed record GenerationOptions
         InvalidSettingException.Check(!double.IsNaN(RepetitionPenalty) && RepetitionPenalty is >= 1 and <= MaxRepetitionPenalty, "repetitionPenalty", $"repetitionPenalty must be between 1 and {MaxRepetitionPenalty} (was {RepetitionPenalty}).");
         InvalidSettingException.Check(Stop.Count <= MaxStopStrings && Stop.All(s => !string.IsNullOrEmpty(s) && s.Length <= MaxStopLength), "stop", $"stop takes at most {MaxStopStrings} non-empty strings of at most {MaxStopLength} characters.");
         InvalidSettingException.Check(LogProbs is >= 0 and <= MaxLogProbs, "logprobs", $"logprobs must be between 0 and {MaxLogProbs} (was {LogProbs}).");
+        InvalidSettingException.Check(double.IsFinite(PresencePenalty) && Math.Abs(PresencePenalty) <= MaxPenalty, "presencePenalty", $"presencePenalty must be between -{MaxPenalty} and {MaxPenalty} (was {PresencePenalty}).");
+        InvalidSettingException.Check(double.IsFinite(FrequencyPenalty) && Math.Abs(FrequencyPenalty) <= MaxPenalty, "frequencyPenalty", $"frequencyPenalty must be between -{MaxPenalty} and {MaxPenalty} (was {FrequencyPenalty}).");
+        InvalidSettingException.Check(LogitBias.Count <= MaxLogitBiasTokens, "logitBias", $"logitBias names at most {MaxLogitBiasTokens} tokens (got {LogitBias.Count}).");
+        foreach (var (id, bias) in LogitBias)
+        {
+            InvalidSettingException.Check(id >= 0 && id < vocabularySize, "logitBias", $"logitBias names token id {id}, but the model's ids are 0 to {vocabularySize - 1}.");
+            InvalidSettingException.Check(double.IsFinite(bias) && Math.Abs(bias) <= MaxLogitBias, "logitBias", $"logitBias for token {id} must be between -{MaxLogitBias} and {MaxLogitBias} (was {bias}).");
+        }
     }
 }

@@ -15,6 +15,7 @@ public sealed class GenerationStream : IDisposable
     private readonly List<GeneratedToken> tokens = [];
     private readonly StringBuilder text = new();
     private readonly HashSet<int> seen;
+    private readonly Dictionary<int, int> generated = [];
     private readonly Random rng;
     private readonly bool wordLevel;
     private readonly Decoder? utf8; // byte-level (BPE) tokens: a character may be split across tokens
@@ -74,12 +75,13 @@ public sealed class GenerationStream : IDisposable
     private bool PromptOpen { get; }
 
     /// <summary>What the tensor-side sampler needs from this stream.</summary>
-    internal SamplingRow Sampling => new(Options, seen, rng);
+    internal SamplingRow Sampling => new(Options, seen, rng, generated);
 
     /// <summary>Takes the token the sampler chose (with its log-probability and the top alternatives); returns whether it must be fed back.</summary>
     internal (GeneratedToken Token, bool Feed) Advance(Vocabulary vocabulary, int id, double logProbability, IReadOnlyList<WordProbability> alternatives)
     {
         seen.Add(id);
+        generated[id] = generated.GetValueOrDefault(id) + 1;
         var word = vocabulary[id];
 
         string piece;

@@ -2,11 +2,19 @@ using static TorchSharp.torch;
 
 namespace RnnLmService.Core.Inference;
 
-/// <summary>What one stream brings to a sampling step: its options, the ids it has seen and its own generator.</summary>
-internal sealed record SamplingRow(GenerationOptions Options, IReadOnlySet<int> Seen, Random Random);
+/// <summary>
+/// What one stream brings to a sampling step: its options, the ids it has seen (prompt and output), its own generator
+/// and how often it has generated each id (for the presence and frequency penalties).
+/// </summary>
+internal sealed record SamplingRow(GenerationOptions Options, IReadOnlySet<int> Seen, Random Random, IReadOnlyDictionary<int, int>? Generated = null)
+{
+    /// <summary>Whether the row adds anything to its logits (bias or penalties).</summary>
+    public bool Adds => Options.LogitBias.Count > 0 || (Generated is { Count: > 0 } && (Options.PresencePenalty != 0 || Options.FrequencyPenalty != 0));
+}
 
 /// <summary>
-/// Chooses the next token of every stream of a step at once, on the tensor side: repetition penalty, temperature,
+/// Chooses the next token of every stream of a step at once, on the tensor side: repetition penalty, logit bias,
+/// presence and frequency penalties, temperature,
 /// top-k and top-p as (B, V) tensor operations, then an inverse-CDF draw with one uniform number per stream from
 /// the stream's own seeded <see cref="Random"/>. A stream's draw therefore depends only on its own seed and logits,
 /// never on which other streams share the batch. Only the B chosen ids are copied back.
@@ -18,7 +26,7 @@ internal static class TensorSampler
     {
         using var scope = NewDisposeScope();
         var b = rows.Count;
-        var work = Penalize(logits, rows);                                                      // (B, V)
+        var work = Adjust(logits, rows);                                                        // (B, V)
         var result = new long[b];
         var greedy = Enumerable.Range(0, b).Where(j => rows[j].Options.Temperature == 0).ToArray();
         if (greedy.Length > 0)
@@ -36,6 +44,32 @@ internal static class TensorSampler
     private static bool Filters(GenerationOptions o) => o.TopK > 0 || o.TopP < 1;
 
     private static Tensor Index(IEnumerable<int> rows) => tensor(rows.Select(r => (long)r).ToArray());
+
+    /// <summary>
+    /// The logits the draw reads: the repetition penalty, then OpenAI's additive terms in one (B, V) scatter-add:
+    /// <c>logit[j] + bias[j] − count[j]·frequency − (count[j] &gt; 0)·presence</c>, count being how often the stream generated j.
+    /// </summary>
+    internal static Tensor Adjust(Tensor logits, IReadOnlyList<SamplingRow> rows)
+    {
+        var work = Penalize(logits, rows);
+        if (!rows.Any(r => r.Adds)) return work;
+        var r = new List<long>();
+        var c = new List<long>();
+        var v = new List<double>();
+        for (var j = 0; j < rows.Count; j++)
+        {
+            var o = rows[j].Options;
+            foreach (var (id, bias) in o.LogitBias) { r.Add(j); c.Add(id); v.Add(bias); }
+            if (o.PresencePenalty == 0 && o.FrequencyPenalty == 0) continue;
+            foreach (var (id, count) in rows[j].Generated ?? new Dictionary<int, int>())
+            {
+                r.Add(j); c.Add(id); v.Add(-count * o.FrequencyPenalty - (count > 0 ? o.PresencePenalty : 0));
+            }
+        }
+        var added = zeros_like(work);
+        added.index_put_(tensor(v.ToArray(), work.dtype), [tensor(r.ToArray()), tensor(c.ToArray())], accumulate: true);
+        return work + added;
+    }
 
     /// <summary>Divides positive logits of seen tokens by the penalty and multiplies negative ones (CTRL's rule).</summary>
     private static Tensor Penalize(Tensor logits, IReadOnlyList<SamplingRow> rows)

@@ -61,7 +61,8 @@ public class OpenAiApiTests(TinyModelFactory factory) : IClassFixture<TinyModelF
         Assert.Equal("length", choice.FinishReason);
         var score = await InferenceApiTests.Ok<ScoreResponse>(await client.PostJsonAsync("/api/models/tiny/score", new { text = "the cat slept ." }));
         Assert.Equal(score.Tokens.Select(t => t.Token), choice.Logprobs!.Tokens);
-        Assert.Equal(score.Tokens.Select(t => (double?)t.LogProbability), choice.Logprobs.TokenLogprobs);
+        Assert.Equal(score.Tokens.Skip(1).Select(t => (double?)t.LogProbability), choice.Logprobs.TokenLogprobs.Skip(1));
+        Assert.Null(choice.Logprobs.TokenLogprobs[0]); // as OpenAI: the first prompt token has no log-probability
         Assert.Equal([0, 4, 8, 14], choice.Logprobs.TextOffset);
         Assert.Equal(0, response.Usage!.CompletionTokens);
     }

@@ -30,6 +30,10 @@ public sealed class RouteRoleTests(KeyedFactory factory) : IClassFixture<KeyedFa
         ["POST /api/models/{model}/score"] = "read",
         ["GET /v1/models"] = "read",
         ["POST /v1/completions"] = "read",
+        ["GET /v1/models/{id}"] = "read",
+        ["POST /v1/chat/completions"] = "read",
+        ["POST /tokenize"] = "read",
+        ["POST /detokenize"] = "read",
         ["POST /api/datasets"] = "train",
         ["GET /api/datasets"] = "read",
         ["GET /api/datasets/{id}"] = "read",
@@ -135,7 +139,7 @@ public sealed class RouteRoleTests(KeyedFactory factory) : IClassFixture<KeyedFa
     private static async Task AssertErrorShape(HttpResponseMessage response, string url, string code, List<string> wrong)
     {
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        if (url.StartsWith("/v1"))
+        if (url.StartsWith("/v1") || url is "/tokenize" or "/detokenize")
         {
             var error = body.RootElement.GetProperty("error");
             if (error.GetProperty("code").GetString() != code) wrong.Add($"{url}: OpenAI error code {error.GetProperty("code")}, expected {code}");

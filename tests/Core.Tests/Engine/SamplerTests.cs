@@ -91,4 +91,33 @@ public sealed class SamplerTests
         var together = Draws([logits[1], logits[0], logits[2]], [new GenerationOptions { TopK = 5 }, o, new GenerationOptions { Temperature = 0 }], 1);
         Assert.Equal(alone, together);
     }
+
+    [Fact]
+    public void Bias_and_presence_and_frequency_penalties_are_added_per_row_as_OpenAI_defines_them()
+    {
+        using var scope = NewDisposeScope();
+        double[] logits = [-1.0, -2.0, -0.5, -3.0];
+        var t = tensor(logits.Concat(logits).Concat(logits).ToArray(), [3, 4]);
+        var penalised = new GenerationOptions { PresencePenalty = 0.5, FrequencyPenalty = 0.25, LogitBias = new Dictionary<int, double> { [3] = 4.0 } };
+        var rows = new List<SamplingRow>
+        {
+            new(new GenerationOptions(), new HashSet<int> { 0, 2 }, new Random(1), new Dictionary<int, int> { [0] = 3 }), // nothing to add
+            new(penalised, new HashSet<int> { 0, 2 }, new Random(2), new Dictionary<int, int> { [0] = 3, [2] = 1 }),
+            new(penalised with { LogitBias = new Dictionary<int, double> { [2] = -100 } }, new HashSet<int>(), new Random(3), new Dictionary<int, int>()),
+        };
+        var adjusted = TensorSampler.Adjust(t, rows).data<double>().ToArray();
+        Assert.Equal(logits, adjusted[..4]);
+        Assert.Equal([-1.0 - 0.5 - 3 * 0.25, -2.0, -0.5 - 0.5 - 0.25, -3.0 + 4.0], adjusted[4..8], new ToleranceComparer(1e-12));
+        Assert.Equal([-1.0, -2.0, -100.5, -3.0], adjusted[8..], new ToleranceComparer(1e-12));
+
+        // Greedy rows pick from the adjusted logits: the bias of -100 takes the best token out, the +4 bias puts token 3 first.
+        var greedy = rows.Select(r => r with { Options = r.Options with { Temperature = 0 } }).ToList();
+        Assert.Equal([2L, 3L, 0L], TensorSampler.Choose(t, greedy));
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(double obj) => 0;
+    }
 }
