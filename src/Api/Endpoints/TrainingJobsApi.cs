@@ -107,44 +107,52 @@ public static partial class TrainingJobsApi
     private static async Task<Accepted<JobResponse>> CreateAsync(
         HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
-        if (!request.HasJsonContentType())
-            throw new UnsupportedMediaTypeException("Send the job as application/json.");
-        CreateTrainingJobRequest? body;
-        try
+        var node = await JsonBody.ParseAsync(request, ct);
+        CreateTrainingJobRequest body = null!;
+        TrainingSpec spec = null!;
+        DatasetRecord dataset = null!;
+        string modelName = null!;
+        // Every check below is collected, so one answer names all that is wrong with the job; nothing is written before.
+        await SettingErrors.CollectAsync(async () =>
         {
-            var node = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
             if (node is JsonObject fields && fields["preset"] is { } presetNode)
             {
                 var name = presetNode.GetValueKind() == JsonValueKind.String ? presetNode.GetValue<string>() : null;
                 if (name is null || TrainingPresets.Find(name) is not { } preset)
-                    throw new InvalidSettingException("preset", $"preset must be one of {string.Join(", ", TrainingPresets.All.Select(p => p.Name))} (was {presetNode.ToJsonString()}).");
-                node = TrainingPresets.Apply(preset, fields);
+                {
+                    InvalidSettingException.Check(false, "preset", $"preset must be one of {string.Join(", ", TrainingPresets.All.Select(p => p.Name))} (was {presetNode.ToJsonString()}).");
+                    fields.Remove("preset");
+                }
+                else node = TrainingPresets.Apply(preset, fields);
             }
-            body = node?.Deserialize<CreateTrainingJobRequest>(JobSpecJson.Options);
-        }
-        catch (JsonException e)
-        {
-            var (field, reason) = DescribeJsonError(e);
-            throw new InvalidSettingException(field, reason);
-        }
-        if (body is null) throw new InvalidSettingException("body", "The JSON body is empty.");
+            JsonBody.Check(node, typeof(CreateTrainingJobRequest), JobSpecJson.Options);
+            body = node.Deserialize<CreateTrainingJobRequest>(JobSpecJson.Options)!;
 
-        var modelName = ModelNames.Check(body.ModelName, "modelName");
-        InvalidSettingException.Check(body.Priority is >= -1000 and <= 1000, "priority", $"priority must be between -1000 and 1000 (was {body.Priority}).");
-        InvalidSettingException.Check(body.UniqueKey is not { Length: > 200 }, "uniqueKey", "uniqueKey is longer than 200 characters.");
-        var datasetId = string.IsNullOrWhiteSpace(body.DatasetId) ? throw new InvalidSettingException("datasetId", "datasetId is required.") : body.DatasetId;
-        var dataset = await datasets.GetAsync(datasetId, ct)
-            ?? throw new InvalidSettingException("datasetId", $"There is no dataset '{ModelNames.Shorten(body.DatasetId)}'. GET /api/datasets lists the datasets.");
+            modelName = ModelNames.Check(body.ModelName, "modelName");
+            InvalidSettingException.Check(body.Priority is >= -1000 and <= 1000, "priority", $"priority must be between -1000 and 1000 (was {body.Priority}).");
+            InvalidSettingException.Check(body.UniqueKey is not { Length: > 200 }, "uniqueKey", "uniqueKey is longer than 200 characters.");
+            spec = new TrainingSpec
+            {
+                Tokenizer = body.Tokenizer ?? new TokenizerOptions(),
+                Model = body.Model ?? new ModelOptions(),
+                Training = body.Training ?? new TrainingOptions(),
+            };
+            SettingErrors.Section("tokenizer", spec.Tokenizer.Validate);
+            SettingErrors.Section("model", spec.Model.Validate);
+            SettingErrors.Section("training", spec.Training.Validate);
 
-        var spec = new TrainingSpec
-        {
-            Tokenizer = body.Tokenizer ?? new TokenizerOptions(),
-            Model = body.Model ?? new ModelOptions(),
-            Training = body.Training ?? new TrainingOptions(),
-        };
-        spec.Validate();
-        CheckFitsDataset(spec, dataset);
-        CheckFitsMemory(spec, dataset, options.Value.Worker.JobMemoryBudget);
+            if (string.IsNullOrWhiteSpace(body.DatasetId))
+            {
+                InvalidSettingException.Check(false, "datasetId", "datasetId is required: the id field of a dataset from POST /api/datasets (GET /api/datasets lists them).");
+                return;
+            }
+            dataset = (await datasets.GetAsync(body.DatasetId, ct))!;
+            InvalidSettingException.Check(dataset is not null, "datasetId",
+                $"There is no dataset '{ModelNames.Shorten(body.DatasetId)}'. GET /api/datasets lists the datasets (use the id field of one).");
+            if (dataset is null) return;
+            CheckFitsDataset(spec, dataset);
+            CheckFitsMemory(spec, dataset, options.Value.Worker.JobMemoryBudget);
+        });
 
         await CheckQueueRoomAsync(jobs, options.Value.Limits.MaxQueuedJobs, ct);
         var job = await jobs.EnqueueAsync(new NewTrainingJob(modelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey), ct);
@@ -169,10 +177,10 @@ public static partial class TrainingJobsApi
     private static void CheckFitsDataset(TrainingSpec spec, DatasetRecord d)
     {
         var trainTokensAtMost = d.TrainBytes + d.TrainLines;
-        InvalidSettingException.Check(trainTokensAtMost / spec.Training.BatchSize >= 2, "batchSize",
+        InvalidSettingException.Check(trainTokensAtMost / Math.Max(1, spec.Training.BatchSize) >= 2, "training.batchSize",
             $"batchSize {spec.Training.BatchSize} is larger than the training split allows: it holds at most {trainTokensAtMost} tokens, fewer than 2 per stream.");
-        InvalidSettingException.Check(d.ValidBytes + d.ValidLines >= 2, "valid", "The validation split is too small to evaluate (fewer than 2 tokens).");
-        InvalidSettingException.Check(d.TestBytes + d.TestLines >= 2, "test", "The test split is too small to evaluate (fewer than 2 tokens).");
+        InvalidSettingException.Check(d.ValidBytes + d.ValidLines >= 2, "datasetId", "The dataset's validation split is too small to evaluate (fewer than 2 tokens).");
+        InvalidSettingException.Check(d.TestBytes + d.TestLines >= 2, "datasetId", "The dataset's test split is too small to evaluate (fewer than 2 tokens).");
     }
 
     /// <summary>
@@ -184,24 +192,38 @@ public static partial class TrainingJobsApi
         var estimate = TrainingMemoryEstimate.Of(spec, d.Bytes, d.Words + d.Lines);
         if (estimate.Total <= budget) return;
         var field = estimate.LargestField(spec);
-        throw new InvalidSettingException(field,
+        InvalidSettingException.Check(false, field,
             $"The job would need about {Gib(estimate.Total)} of memory (weights with gradients and optimizer state {Gib(estimate.Weights)}, " +
             $"training activations {Gib(estimate.TrainingActivations)}, evaluation {Gib(estimate.EvaluationActivations)}, corpus {Gib(estimate.Corpus)}), " +
-            $"more than the {Gib(budget)} a job may use (RnnLm:Worker:MaxJobMemoryBytes); lower {field}.");
+            $"more than the {Gib(budget)} a job may use (RnnLm:Worker:MaxJobMemoryBytes); {Remedy(spec, d, budget, field)}.");
 
         static string Gib(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):0.##} GiB";
     }
 
-    /// <summary>The field a JSON error is about (the unknown member, or the last path segment) and a reason without .NET type names.</summary>
-    private static (string Field, string Reason) DescribeJsonError(JsonException e)
+    /// <summary>What to change: for a batch size, the largest that fits the budget with every other setting kept.</summary>
+    private static string Remedy(TrainingSpec spec, DatasetRecord d, long budget, string field)
     {
-        var unmapped = Regex.Match(e.Message, "The JSON property '([^']+)' could not be mapped");
-        if (unmapped.Success) return (unmapped.Groups[1].Value, $"'{unmapped.Groups[1].Value}' is not a known setting.");
-        var path = e.Path?.TrimStart('$').TrimStart('.') ?? "";
-        var field = path.Length == 0 ? "body" : path[(path.LastIndexOf('.') + 1)..];
-        return (field, path.Length == 0
-            ? "The body is not valid JSON."
-            : $"'{path}' has a value of the wrong type or an unknown name (enums: tokenizer.kind word|character; model.cellType lstm|gru|rnnTanh; training.optimizer sgd|adam|adamW|ntAsgd; training.schedule plateau|cosine).");
+        Func<int, TrainingSpec>? with = field switch
+        {
+            "training.batchSize" => b => spec with { Training = spec.Training with { BatchSize = b } },
+            "training.evalBatchSize" => b => spec with { Training = spec.Training with { EvalBatchSize = b } },
+            _ => null,
+        };
+        if (with is null) return $"lower {field}";
+        bool Fits(int b) => TrainingMemoryEstimate.Of(with(b), d.Bytes, d.Words + d.Lines).Total <= budget;
+        var current = field == "training.batchSize" ? spec.Training.BatchSize : spec.Training.EvalBatchSize;
+        if (!Fits(1)) return $"even {field} 1 does not fit: lower model.hiddenSize, tokenizer.maxVocabularySize or training.bptt";
+        int low = 1, high = current - 1; // low fits; find the largest that does
+        while (low < high)
+        {
+            var mid = low + (high - low + 1) / 2;
+            if (Fits(mid)) low = mid; else high = mid - 1;
+        }
+        var fitting = spec.Training.GradientAccumulation > 1 && field == "training.batchSize"
+            ? low - low % spec.Training.GradientAccumulation : low;
+        return fitting >= 1
+            ? $"{field} {fitting} or less fits (was {current})"
+            : $"lower {field} (at most {low} fits, and it must stay a multiple of training.gradientAccumulation {spec.Training.GradientAccumulation})";
     }
 
     private static async Task<Ok<JobList>> ListAsync(JobStore jobs, TimeProvider clock, string? status, int? offset, int? limit, CancellationToken ct)

@@ -90,6 +90,19 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
         return new JobPage(items, total, offset, limit);
     }
 
+    /// <summary>
+    /// The queued or running job that will produce a version of <paramref name="modelName"/> (any model when null; then
+    /// jobs that promote come first): a running one first, else the next to run. Null when none will.
+    /// </summary>
+    public async Task<TrainingJobRecord?> PendingForModelAsync(string? modelName, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var q = db.TrainingJobs.AsNoTracking().Where(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running);
+        if (modelName is not null) q = q.Where(j => j.ModelName == modelName);
+        var pending = await q.OrderByDescending(j => j.Priority).ThenBy(j => j.CreatedAt).Take(100).ToListAsync(ct);
+        return pending.OrderByDescending(j => j.Promote).ThenBy(j => j.Status == JobStatus.Running ? 0 : 1).FirstOrDefault();
+    }
+
     /// <summary>Whether a queued or running job trains on the dataset.</summary>
     public async Task<bool> IsDatasetInUseAsync(string datasetId, CancellationToken ct = default)
     {
