@@ -143,10 +143,13 @@ public class InferenceApiTests(TinyModelFactory factory) : IClassFixture<TinyMod
     }
 
     [Fact]
-    public async Task Unknown_fields_are_ignored()
+    public async Task Unknown_fields_are_400s_naming_each_of_them()
     {
+        // Issue 15: a misspelt field is an error, not silently a default.
         var response = await client.PostRawAsync("/api/models/tiny/next-word", """{"context":"the cat","topK":2,"user":"x","extra":{"a":[1]}}""");
-        Assert.Equal(2, (await Ok<NextWordResponse>(response)).Words.Count);
+        await AssertProblem(response, HttpStatusCode.BadRequest, "user");
+        var errors = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("errors");
+        Assert.Equal(["extra", "user"], errors.EnumerateObject().Select(p => p.Name).Order());
     }
 
     internal static async Task<T> Ok<T>(HttpResponseMessage response)

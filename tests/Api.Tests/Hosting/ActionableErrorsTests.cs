@@ -208,3 +208,34 @@ public class BatchSizeRemedyTests(SmallJobBudgetFactory factory) : IClassFixture
         Assert.Contains("MaxJobMemoryBytes", over.GetProperty("errors").GetProperty("training.batchSize")[0].GetString());
     }
 }
+
+/// <summary>The starter model on (its job stays queued: no worker here).</summary>
+public class StarterQueuedFactory : ApiFactory
+{
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["RnnLm:StarterModel"] = "true" };
+}
+
+public class StarterModelErrorsTests(StarterQueuedFactory factory) : IClassFixture<StarterQueuedFactory>
+{
+    [Fact]
+    public async Task The_starter_is_503_while_its_job_is_queued_and_404_once_deleted_with_no_job_left()
+    {
+        using var client = factory.CreateClient();
+        var jobs = (await client.GetFromJsonAsync<JsonElement>("/api/training-jobs")).GetProperty("items").EnumerateArray().ToList();
+        var starterJob = Assert.Single(jobs, j => j.GetProperty("modelName").GetString() == "starter").GetProperty("id").GetString()!;
+
+        var pending = await Api.AssertProblemAsync(await client.PutAsync("/api/models/starter/default", null), 503, "model");
+        Assert.Equal(starterJob, pending.GetProperty("jobId").GetString());
+        var completion = await client.PostAsJsonAsync("/v1/completions", new { prompt = "the", max_tokens = 2 });
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, completion.StatusCode);
+        Assert.Contains(starterJob, await completion.Content.ReadAsStringAsync());
+
+        (await client.PostAsync($"/api/training-jobs/{starterJob}/cancel", null)).EnsureSuccessStatusCode();
+        await factory.AddModelAsync("starter", promote: true);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await client.DeleteAsync("/api/models/starter")).StatusCode);
+
+        var gone = await Api.AssertProblemAsync(await client.PutAsync("/api/models/starter/default", null), 404, "model");
+        Assert.Equal("model_not_found", gone.GetProperty("code").GetString());
+        Assert.DoesNotContain("being trained", gone.GetProperty("detail").GetString());
+    }
+}
