@@ -154,18 +154,24 @@ public static partial class TrainingJobsApi
             CheckFitsMemory(spec, dataset, options.Value.Worker.JobMemoryBudget);
         });
 
-        await CheckQueueRoomAsync(jobs, options.Value.Limits.MaxQueuedJobs, ct);
-        var job = await jobs.EnqueueAsync(new NewTrainingJob(modelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey), ct);
+        var caller = RateLimits.LimitedCaller(request.HttpContext);
+        await CheckQueueRoomAsync(jobs, options.Value.Limits, caller, ct);
+        var job = await jobs.EnqueueAsync(new NewTrainingJob(modelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey, caller), ct);
         return TypedResults.Accepted($"/api/training-jobs/{job.Id}", ToResponse(job, clock.GetUtcNow().UtcDateTime));
     }
 
-    /// <summary>429 when <c>RnnLm:Limits:MaxQueuedJobs</c> jobs are already queued (0: no bound).</summary>
-    private static async Task CheckQueueRoomAsync(JobStore jobs, int max, CancellationToken ct)
+    /// <summary>
+    /// 429 when <c>RnnLm:Limits:MaxQueuedJobs</c> jobs are already queued, or the caller (a key, or a client IP without
+    /// one; null: the unlimited local user) already has <c>RnnLm:Limits:QueuedJobsPerKey</c> queued (0: no bound).
+    /// </summary>
+    private static async Task CheckQueueRoomAsync(JobStore jobs, LimitOptions limits, string? caller, CancellationToken ct)
     {
-        if (max <= 0) return;
-        var queued = (await jobs.ListAsync(JobStatus.Queued, 0, 1, ct)).Total;
-        if (queued >= max)
+        if (limits.MaxQueuedJobs > 0 && await jobs.CountQueuedAsync(ct: ct) is var queued && queued >= limits.MaxQueuedJobs)
             throw new RateLimitedException($"{queued} jobs are already queued, the most the service takes (RnnLm:Limits:MaxQueuedJobs); retry when some have run.",
+                TimeSpan.FromSeconds(30), "too_many_queued_jobs");
+        if (caller is not null && limits.QueuedJobsPerKey > 0 && await jobs.CountQueuedAsync(caller, ct) is var mine && mine >= limits.QueuedJobsPerKey)
+            throw new RateLimitedException($"This key has {mine} jobs queued, the most one key may have (RnnLm:Limits:QueuedJobsPerKey); "
+                + "retry when some have run, or cancel one (GET /api/training-jobs?status=queued lists them).",
                 TimeSpan.FromSeconds(30), "too_many_queued_jobs");
     }
 

@@ -77,4 +77,8 @@ public sealed class LimitOptions
     /// <summary>Queued jobs in the store, service-wide; a submission beyond it gets 429.</summary>
     [Range(0, 1_000_000)]
     public int MaxQueuedJobs { get; set; } = 100;
+
+    /// <summary>Queued jobs one key (one client IP without a key) may have in the store at once; a submission beyond it gets 429.</summary>
+    [Range(0, 1_000_000)]
+    public int QueuedJobsPerKey { get; set; } = 20;
 }
