@@ -117,7 +117,8 @@ internal static class JsonBodyChecker
         if (type == typeof(string)) return kind == JsonValueKind.String;
         if (type == typeof(bool)) return kind is JsonValueKind.True or JsonValueKind.False;
         if (type.IsEnum) return kind == JsonValueKind.String ? EnumNames(type, options) is { } names && names.Contains(node.GetValue<string>(), StringComparer.OrdinalIgnoreCase) : kind == JsonValueKind.Number && EnumNames(type, options) is null;
-        if (kind != JsonValueKind.Number) return type == typeof(DateTime) || type == typeof(DateTimeOffset) ? kind == JsonValueKind.String : false;
+        if (!IsNumber(type)) return kind == JsonValueKind.String; // DateTime, TimeSpan, Guid, ...: a string their reader parses
+        if (kind != JsonValueKind.Number) return false;
         var element = node.GetValue<JsonElement>();
         return Type.GetTypeCode(type) switch
         {
@@ -133,6 +134,8 @@ internal static class JsonBodyChecker
             _ => true,
         };
     }
+
+    private static bool IsNumber(Type type) => Type.GetTypeCode(type) is >= TypeCode.SByte and <= TypeCode.Decimal;
 
     /// <summary>What a field of <paramref name="type"/> takes, with its range.</summary>
     internal static string Expected(Type type, JsonSerializerOptions options)
@@ -153,6 +156,7 @@ internal static class JsonBodyChecker
             TypeCode.Double or TypeCode.Single or TypeCode.Decimal => "a finite number",
             TypeCode.DateTime => "a date and time (ISO 8601 string)",
             _ when type.IsAssignableTo(typeof(System.Collections.IEnumerable)) => "an array",
+            _ when options.GetTypeInfo(type).Kind == JsonTypeInfoKind.None => $"a string ({type.Name})",
             _ => "an object",
         };
     }

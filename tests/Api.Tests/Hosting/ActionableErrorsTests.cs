@@ -66,6 +66,13 @@ public class ActionableErrorsTests(TinyModelFactory factory) : IClassFixture<Tin
     }
 
     [Fact]
+    public async Task A_misspelt_dataset_field_is_named_too()
+    {
+        var problem = await Api.AssertProblemAsync(await client.PostAsJsonAsync("/api/datasets", new { name = "x", txt = "a b c\n" }), 400, "txt");
+        Assert.Contains("did you mean text?", Reason(problem, "txt"));
+    }
+
+    [Fact]
     public async Task A_misspelt_nested_job_field_is_named_by_its_full_path()
     {
         var dataset = await DatasetAsync();
