@@ -72,6 +72,10 @@ public sealed class SettingErrors
         {
             collector.Add(e.Field, e.Reason);
         }
+        catch (Exception e) when (e is not InvalidSettingsException && collector.errors.Count > 0)
+        {
+            // A failure caused by a value this section already rejected: the other sections are still checked.
+        }
         finally
         {
             collector.prefix = saved;
