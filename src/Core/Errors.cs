@@ -13,10 +13,15 @@ public class InvalidSettingException(string field, string message) : ArgumentExc
     /// <summary>The reason alone, without the parameter suffix <see cref="ArgumentException"/> adds.</summary>
     public string Reason { get; } = message;
 
-    /// <summary>Throws when <paramref name="ok"/> is false.</summary>
+    /// <summary>
+    /// Throws when <paramref name="ok"/> is false; inside <see cref="SettingErrors.Collect"/> records the failure and
+    /// returns, so that all of a request's failed checks are reported together.
+    /// </summary>
     public static void Check(bool ok, string field, string message)
     {
-        if (!ok) throw new InvalidSettingException(field, message);
+        if (ok) return;
+        if (SettingErrors.Active is { } collector) collector.Add(field, message);
+        else throw new InvalidSettingException(field, message);
     }
 }
 

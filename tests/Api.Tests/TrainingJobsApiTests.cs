@@ -152,7 +152,7 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
 
     public static TheoryData<string, string> BadJobs => new()
     {
-        // JSON path to set (or "remove:<path>"), value; the expected field is the last segment unless given after '|'
+        // JSON path to set, value; the expected field is that full path (training.epochs) unless given after '|'
         { "modelName", "\"../etc/passwd\"" },
         { "modelName", "\"Has Upper\"" },
         { "modelName", $"\"{new string('a', 65)}\"" },
@@ -162,7 +162,7 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         { "model.layers", "17" },
         { "model.dropout", "1.5" },
         { "model.cellType", "\"transformer\"" },
-        { "model.tieWeights|tieWeights", "true" }, // embedding 16 vs hidden 32 below
+        { "model.tieWeights|model.tieWeights", "true" }, // embedding 16 vs hidden 32 below
         { "training.learningRate", "0" },
         { "training.epochs", "0" },
         { "training.bptt", "0" },
@@ -176,12 +176,12 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         { "tokenizer.vocabularySize|tokenizer.vocabularySize", "500" },          // a BPE setting on the word tokenizer
         { "model.adaptiveSoftmaxCutoffs|model.adaptiveSoftmaxCutoffs", "[50, 20]" },
         { "model.adaptiveSoftmaxCutoffs|model.tieWeights", "[4]" },              // with tieWeights set below
-        { "training.bogus|bogus", "1" },
+        { "training.bogus", "1" },
         { "training.gradientAccumulation", "3" },  // does not divide batchSize 4
         { "training.maxSteps", "0" },
         { "training.maxMinutes", "-1" },
         { "training.schedule", "\"linear\"" },
-        { "training.optimizer|optimizer", "\"asgd\"" },
+        { "training.optimizer", "\"asgd\"" },
         { "model.weightDrop", "1" },
         { "model.inputDropout", "0.3" },           // a locked-dropout rate without lockedDropout
         { "preset", "\"turbo\"" },
@@ -194,10 +194,10 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
     {
         var dataset = await Api.UploadTextAsync(_queue, Api.Cycle(20, 4));
         var parts = path.Split('|');
-        var field = parts.Length > 1 ? parts[1] : parts[0].Split('.')[^1];
+        var field = parts.Length > 1 ? parts[1] : parts[0];
         var body = JsonSerializer.SerializeToNode(Api.Job(dataset.GetProperty("id").GetString()!, "valid-name"), Api.Json)!.AsObject();
-        if (parts.Length > 1 && parts[1] == "tieWeights") body["model"]!["hiddenSize"] = 32;
-        if (parts.Length > 1 && parts[1] == "model.tieWeights") body["model"]!["tieWeights"] = true;
+        if (parts[0] == "model.tieWeights") body["model"]!["hiddenSize"] = 32;
+        if (parts[0] == "model.adaptiveSoftmaxCutoffs" && parts.Length > 1 && parts[1] == "model.tieWeights") body["model"]!["tieWeights"] = true;
         var segments = parts[0].Split('.');
         var target = segments.Length == 2 ? body[segments[0]]!.AsObject() : body;
         target[segments[^1]] = JsonNode.Parse(value);

@@ -174,7 +174,7 @@ public sealed class GeneratedCompletion
     /// <summary>The generated tokens with their log-probabilities.</summary>
     public required IReadOnlyList<GeneratedToken> Tokens { get; init; }
 
-    /// <summary><c>length</c> (maxTokens reached), <c>stop</c> (a stop string appeared) or <c>eos</c> (the model ended the text).</summary>
+    /// <summary>Why it ended: <c>length</c> (maxTokens reached), <c>stop</c> (a stop string appeared; it is not part of the text) or <c>end_of_line</c> (the model produced the end-of-line token, which is not part of the text; ignoreEos goes on past it).</summary>
     /// <example>length</example>
     public required string FinishReason { get; init; }
 }
@@ -218,7 +218,7 @@ public sealed class GenerateTokenEvent
     /// <example>-2.3</example>
     public double LogProbability { get; init; }
 
-    /// <summary>Set on the completion's last token: <c>length</c>, <c>stop</c> or <c>eos</c>; null before.</summary>
+    /// <summary>Set on the completion's last token: <c>length</c> or <c>stop</c>; null before. A completion the model ends at a line end has no closing token event: the done event's finishReason is <c>end_of_line</c>.</summary>
     /// <example>length</example>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? FinishReason { get; init; }

@@ -114,8 +114,8 @@ public static class DatasetsApi
             }
             else if (json)
             {
-                var body = await http.Request.ReadFromJsonAsync<DatasetTextRequest>(ct)
-                    ?? throw new InvalidSettingException("body", "The JSON body is empty.");
+                var body = await JsonBody.ReadAsync<DatasetTextRequest>(http.Request,
+                    http.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions, ct);
                 if (body.Name is { Length: > DatasetNames.MaxLength })
                     throw new InvalidSettingException("name", $"name is longer than {DatasetNames.MaxLength} characters.");
                 if (body.Text is null && body.Train is null && body.Valid is null && body.Test is null)

@@ -58,11 +58,15 @@ public static class InferenceApi
     private static async Task<Ok<NextWordResponse>> NextWord(string model, NextWordRequest request, ModelRegistry registry,
         IOptions<RnnLmOptions> options, CancellationToken cancellationToken)
     {
-        var context = RequestChecks.Text(request.Context, "context", options.Value.Serving.MaxPromptCharacters);
         var candidates = request.Candidates ?? [];
-        InvalidSettingException.Check(candidates.Count <= 100, "candidates", "candidates takes at most 100 words.");
-        InvalidSettingException.Check(candidates.All(c => !string.IsNullOrWhiteSpace(c)), "candidates", "candidate words must not be empty.");
-        var keepAlive = RequestChecks.KeepAlive(request.KeepAlive);
+        var (context, keepAlive) = ("", default(TimeSpan?));
+        SettingErrors.Collect(() => // every failed check in one answer
+        {
+            context = RequestChecks.Text(request.Context, "context", options.Value.Serving.MaxPromptCharacters);
+            InvalidSettingException.Check(candidates.Count <= 100, "candidates", "candidates takes at most 100 words.");
+            InvalidSettingException.Check(candidates.All(c => !string.IsNullOrWhiteSpace(c)), "candidates", "candidate words must not be empty.");
+            keepAlive = RequestChecks.KeepAlive(request.KeepAlive);
+        });
 
         // topK and the context's words are checked by the engine (LanguageModel.Encode) before the request is queued.
         using var lease = await registry.AcquireAsync(model, cancellationToken, keepAlive: keepAlive);
@@ -81,8 +85,12 @@ public static class InferenceApi
     private static async Task<Ok<ScoreResponse>> Score(string model, ScoreRequest request, ModelRegistry registry,
         IOptions<RnnLmOptions> options, CancellationToken cancellationToken)
     {
-        var text = RequestChecks.Text(request.Text, "text", options.Value.Serving.MaxPromptCharacters);
-        var keepAlive = RequestChecks.KeepAlive(request.KeepAlive);
+        var (text, keepAlive) = ("", default(TimeSpan?));
+        SettingErrors.Collect(() =>
+        {
+            text = RequestChecks.Text(request.Text, "text", options.Value.Serving.MaxPromptCharacters);
+            keepAlive = RequestChecks.KeepAlive(request.KeepAlive);
+        });
         using var lease = await registry.AcquireAsync(model, cancellationToken, keepAlive: keepAlive);
         var result = await lease.Model.ScoreAsync(new ScoreQuery(text, request.TopK), cancellationToken);
         return TypedResults.Ok(new ScoreResponse
@@ -107,11 +115,8 @@ public static class InferenceApi
         IOptions<RnnLmOptions> options, IOptions<JsonOptions> json)
     {
         var serving = options.Value.Serving;
-        var prompt = RequestChecks.Text(request.Prompt, "prompt", serving.MaxPromptCharacters);
-        RequestChecks.Range(request.N, 1, serving.MaxCompletions, "n", "RnnLm:Serving:MaxCompletions");
-        // The API's topK is "1.. or omitted" (the engine's 0 means off); every other limit is GenerationOptions.Validate's.
-        if (request.TopK is { } k) InvalidSettingException.Check(k >= 1, "topK", $"topK must be at least 1 (was {k}).");
-        var runs = Enumerable.Range(0, request.N).Select(i => new GenerationOptions
+        var (prompt, keepAlive) = ("", default(TimeSpan?));
+        var runs = Enumerable.Range(0, Math.Clamp(request.N, 1, serving.MaxCompletions)).Select(i => new GenerationOptions
         {
             MaxTokens = request.MaxTokens,
             Temperature = request.Temperature,
@@ -122,8 +127,15 @@ public static class InferenceApi
             Stop = request.Stop ?? [],
             StopAtEos = !request.IgnoreEos,
         }).ToList();
-        runs[0].Validate(int.MaxValue, serving.MaxNewTokens);
-        var keepAlive = RequestChecks.KeepAlive(request.KeepAlive);
+        SettingErrors.Collect(() => // every failed check in one answer
+        {
+            prompt = RequestChecks.Text(request.Prompt, "prompt", serving.MaxPromptCharacters);
+            RequestChecks.Range(request.N, 1, serving.MaxCompletions, "n", "RnnLm:Serving:MaxCompletions");
+            // The API's topK is "1.. or omitted" (the engine's 0 means off); every other limit is GenerationOptions.Validate's.
+            if (request.TopK is { } k) InvalidSettingException.Check(k >= 1, "topK", $"topK must be at least 1 (was {k}).");
+            runs[0].Validate(int.MaxValue, serving.MaxNewTokens);
+            keepAlive = RequestChecks.KeepAlive(request.KeepAlive);
+        });
         var cancellationToken = http.RequestAborted;
 
         var lease = await registry.AcquireAsync(model, cancellationToken, keepAlive: keepAlive);
@@ -136,7 +148,7 @@ public static class InferenceApi
             var wantsStream = request.Stream || http.Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true);
             if (wantsStream)
             {
-                var events = StreamEvents(lease, steps, request.N, promptTokens, json.Value.SerializerOptions, cancellationToken);
+                var events = StreamEvents(http, lease, steps, request.N, promptTokens, json.Value.SerializerOptions, cancellationToken);
                 lease = null; // the stream owns it now
                 return TypedResults.ServerSentEvents(events);
             }
@@ -151,7 +163,7 @@ public static class InferenceApi
         }
     }
 
-    private static async IAsyncEnumerable<SseItem<string>> StreamEvents(ModelLease lease, IAsyncEnumerable<(int Index, GenerationStep Step)> steps,
+    private static async IAsyncEnumerable<SseItem<string>> StreamEvents(HttpContext http, ModelLease lease, IAsyncEnumerable<(int Index, GenerationStep Step)> steps,
         int n, int promptTokens, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var _ = lease;
@@ -171,7 +183,8 @@ public static class InferenceApi
             }
             var (index, step) = e.Current;
             completions[index].Add(step);
-            if (step.Token is { } token)
+            // The end-of-line token that ends a completion is no token of its text: the done event's finishReason says so.
+            if (step.Token is { } token && !CompletionAccumulator.IsClosingEndOfLine(step))
                 yield return new SseItem<string>(JsonSerializer.Serialize(new GenerateTokenEvent
                 {
                     Index = index,
@@ -182,7 +195,8 @@ public static class InferenceApi
         }
         if (failure is not null)
         {
-            var problem = ApiExceptionHandler.Map(failure);
+            // The same fields as every other problem (type, title, status, detail, instance, code, traceId).
+            var problem = ProblemShape.Complete(ApiExceptionHandler.Map(failure), http);
             yield return new SseItem<string>(JsonSerializer.Serialize(problem, json), "error");
             yield break;
         }

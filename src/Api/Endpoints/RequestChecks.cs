@@ -12,11 +12,12 @@ internal static partial class RequestChecks
     /// <summary>A required, non-blank text of at most <paramref name="maxCharacters"/> characters.</summary>
     public static string Text(string? value, string field, int maxCharacters)
     {
-        InvalidSettingException.Check(value is not null, field, $"{field} is required.");
-        InvalidSettingException.Check(!string.IsNullOrWhiteSpace(value), field, $"{field} must not be empty.");
-        InvalidSettingException.Check(value!.Length <= maxCharacters, field,
+        // One reason per field, also when SettingErrors collects them.
+        if (value is null) InvalidSettingException.Check(false, field, $"{field} is required.");
+        else if (string.IsNullOrWhiteSpace(value)) InvalidSettingException.Check(false, field, $"{field} must not be empty.");
+        else InvalidSettingException.Check(value.Length <= maxCharacters, field,
             $"{field} has {value.Length} characters; the limit is {maxCharacters} (RnnLm:Serving:MaxPromptCharacters).");
-        return value;
+        return value ?? "";
     }
 
     /// <summary>An integer in [<paramref name="min"/>, <paramref name="max"/>].</summary>

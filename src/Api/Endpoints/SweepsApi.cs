@@ -67,24 +67,13 @@ public static class SweepsApi
     private static async Task<Accepted<SweepResponse>> CreateAsync(HttpRequest request, JobStore jobs, SweepStore sweeps, DatasetStore datasets,
         IOptions<RnnLmOptions> options, CancellationToken ct)
     {
-        if (!request.HasJsonContentType())
-            throw new UnsupportedMediaTypeException("Send the sweep as application/json.");
-        CreateSweepRequest? body;
-        try
-        {
-            body = (await JsonNode.ParseAsync(request.Body, cancellationToken: ct))?.Deserialize<CreateSweepRequest>(JobSpecJson.Options);
-        }
-        catch (JsonException e)
-        {
-            var (field, reason) = TrainingJobsApi.DescribeJsonError(e);
-            throw new InvalidSettingException(field, reason);
-        }
-        if (body is null) throw new InvalidSettingException("body", "The JSON body is empty.");
+        var body = await JsonBody.ReadAsync<CreateSweepRequest>(request, JobSpecJson.Options, ct);
 
         var limits = options.Value.Limits;
         var (sweep, points) = await PlanAsync(body, datasets, options.Value, ct);
-        await TrainingJobsApi.CheckQueueRoomAsync(jobs, limits.MaxQueuedJobs, ct, adding: points.Count);
-        var created = await sweeps.CreateAsync(sweep, points, ct);
+        var caller = RateLimits.LimitedCaller(request.HttpContext);
+        await TrainingJobsApi.CheckQueueRoomAsync(jobs, limits, caller, ct, adding: points.Count);
+        var created = await sweeps.CreateAsync(sweep, points.Select(p => p with { Job = p.Job with { SubmittedBy = caller } }).ToList(), ct);   // the key's queued jobs
         return TypedResults.Accepted($"/api/sweeps/{created.Sweep.Id}", ToResponse(created));
     }
 

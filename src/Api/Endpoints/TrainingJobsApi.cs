@@ -107,77 +107,82 @@ public static partial class TrainingJobsApi
     private static async Task<Accepted<JobResponse>> CreateAsync(
         HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
-        if (!request.HasJsonContentType())
-            throw new UnsupportedMediaTypeException("Send the job as application/json.");
-        JsonNode? node;
-        try
-        {
-            node = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
-        }
-        catch (JsonException e)
-        {
-            var (field, reason) = DescribeJsonError(e);
-            throw new InvalidSettingException(field, reason);
-        }
+        var node = await JsonBody.ParseAsync(request, ct);
         var job = await CheckJobAsync(node, datasets, options.Value, ct);
-        await CheckQueueRoomAsync(jobs, options.Value.Limits.MaxQueuedJobs, ct);
-        var record = await jobs.EnqueueAsync(job, ct);
+        var caller = RateLimits.LimitedCaller(request.HttpContext);
+        await CheckQueueRoomAsync(jobs, options.Value.Limits, caller, ct);
+        var record = await jobs.EnqueueAsync(job with { SubmittedBy = caller }, ct);
         return TypedResults.Accepted($"/api/training-jobs/{record.Id}", ToResponse(record, clock.GetUtcNow().UtcDateTime));
     }
 
     /// <summary>
     /// Reads a job's fields (its preset under them) and checks every one as <c>POST /api/training-jobs</c> does — names,
     /// ranges, the dataset, fitting the dataset and the memory budget — so a sweep's points are checked the same way.
+    /// Every check is collected, so one answer names all that is wrong with the job; nothing is written.
     /// </summary>
     internal static async Task<NewTrainingJob> CheckJobAsync(JsonNode? node, DatasetStore datasets, RnnLmOptions options, CancellationToken ct)
     {
-        CreateTrainingJobRequest? body;
-        try
+        CreateTrainingJobRequest body = null!;
+        TrainingSpec spec = null!;
+        DatasetRecord dataset = null!;
+        string modelName = null!;
+        await SettingErrors.CollectAsync(async () =>
         {
             if (node is JsonObject fields && fields["preset"] is { } presetNode)
             {
                 var name = presetNode.GetValueKind() == JsonValueKind.String ? presetNode.GetValue<string>() : null;
                 if (name is null || TrainingPresets.Find(name) is not { } preset)
-                    throw new InvalidSettingException("preset", $"preset must be one of {string.Join(", ", TrainingPresets.All.Select(p => p.Name))} (was {presetNode.ToJsonString()}).");
-                node = TrainingPresets.Apply(preset, fields);
+                {
+                    InvalidSettingException.Check(false, "preset", $"preset must be one of {string.Join(", ", TrainingPresets.All.Select(p => p.Name))} (was {presetNode.ToJsonString()}).");
+                    fields.Remove("preset");
+                }
+                else node = TrainingPresets.Apply(preset, fields);
             }
-            body = node?.Deserialize<CreateTrainingJobRequest>(JobSpecJson.Options);
-        }
-        catch (JsonException e)
-        {
-            var (field, reason) = DescribeJsonError(e);
-            throw new InvalidSettingException(field, reason);
-        }
-        if (body is null) throw new InvalidSettingException("body", "The JSON body is empty.");
+            JsonBody.Check(node, typeof(CreateTrainingJobRequest), JobSpecJson.Options);
+            body = node.Deserialize<CreateTrainingJobRequest>(JobSpecJson.Options)!;
 
-        var modelName = ModelNames.Check(body.ModelName, "modelName");
-        InvalidSettingException.Check(body.Priority is >= -1000 and <= 1000, "priority", $"priority must be between -1000 and 1000 (was {body.Priority}).");
-        InvalidSettingException.Check(body.UniqueKey is not { Length: > 200 }, "uniqueKey", "uniqueKey is longer than 200 characters.");
-        var datasetId = string.IsNullOrWhiteSpace(body.DatasetId) ? throw new InvalidSettingException("datasetId", "datasetId is required.") : body.DatasetId;
-        var dataset = await datasets.GetAsync(datasetId, ct)
-            ?? throw new InvalidSettingException("datasetId", $"There is no dataset '{ModelNames.Shorten(body.DatasetId)}'. GET /api/datasets lists the datasets.");
+            modelName = ModelNames.Check(body.ModelName, "modelName");
+            InvalidSettingException.Check(body.Priority is >= -1000 and <= 1000, "priority", $"priority must be between -1000 and 1000 (was {body.Priority}).");
+            InvalidSettingException.Check(body.UniqueKey is not { Length: > 200 }, "uniqueKey", "uniqueKey is longer than 200 characters.");
+            spec = new TrainingSpec
+            {
+                Tokenizer = body.Tokenizer ?? new TokenizerOptions(),
+                Model = body.Model ?? new ModelOptions(),
+                Training = body.Training ?? new TrainingOptions(),
+            };
+            SettingErrors.Section("tokenizer", spec.Tokenizer.Validate);
+            SettingErrors.Section("model", spec.Model.Validate);
+            SettingErrors.Section("training", spec.Training.Validate);
 
-        var spec = new TrainingSpec
-        {
-            Tokenizer = body.Tokenizer ?? new TokenizerOptions(),
-            Model = body.Model ?? new ModelOptions(),
-            Training = body.Training ?? new TrainingOptions(),
-        };
-        spec.Validate();
-        CheckFitsDataset(spec, dataset);
-        CheckFitsMemory(spec, dataset, options.Worker.JobMemoryBudget);
+            if (string.IsNullOrWhiteSpace(body.DatasetId))
+            {
+                InvalidSettingException.Check(false, "datasetId", "datasetId is required: the id field of a dataset from POST /api/datasets (GET /api/datasets lists them).");
+                return;
+            }
+            dataset = (await datasets.GetAsync(body.DatasetId, ct))!;
+            InvalidSettingException.Check(dataset is not null, "datasetId",
+                $"There is no dataset '{ModelNames.Shorten(body.DatasetId)}'. GET /api/datasets lists the datasets (use the id field of one).");
+            if (dataset is null) return;
+            CheckFitsDataset(spec, dataset);
+            CheckFitsMemory(spec, dataset, options.Worker.JobMemoryBudget);
+        });
         return new NewTrainingJob(modelName, dataset.Id, JobSpecJson.Serialize(spec), body.Priority, body.Promote, body.UniqueKey);
     }
 
-    /// <summary>429 when <paramref name="adding"/> more jobs would pass <c>RnnLm:Limits:MaxQueuedJobs</c> queued jobs (0: no bound).</summary>
-    internal static async Task CheckQueueRoomAsync(JobStore jobs, int max, CancellationToken ct, int adding = 1)
+    /// <summary>
+    /// 429 when <paramref name="adding"/> more jobs would pass <c>RnnLm:Limits:MaxQueuedJobs</c> queued jobs, or the caller (a
+    /// key, or a client IP without one; null: the unlimited local user) would pass <c>RnnLm:Limits:QueuedJobsPerKey</c> (0: no bound).
+    /// </summary>
+    internal static async Task CheckQueueRoomAsync(JobStore jobs, LimitOptions limits, string? caller, CancellationToken ct, int adding = 1)
     {
-        if (max <= 0) return;
-        var queued = (await jobs.ListAsync(JobStatus.Queued, 0, 1, ct)).Total;
-        if (queued + adding > max)
+        if (limits.MaxQueuedJobs > 0 && await jobs.CountQueuedAsync(ct: ct) is var queued && queued + adding > limits.MaxQueuedJobs)
             throw new RateLimitedException(adding == 1
                     ? $"{queued} jobs are already queued, the most the service takes (RnnLm:Limits:MaxQueuedJobs); retry when some have run."
-                    : $"{queued} jobs are already queued and this adds {adding}, more than the {max} the service takes (RnnLm:Limits:MaxQueuedJobs); retry when some have run.",
+                    : $"{queued} jobs are already queued and this adds {adding}, more than the {limits.MaxQueuedJobs} the service takes (RnnLm:Limits:MaxQueuedJobs); retry when some have run.",
+                TimeSpan.FromSeconds(30), "too_many_queued_jobs");
+        if (caller is not null && limits.QueuedJobsPerKey > 0 && await jobs.CountQueuedAsync(caller, ct) is var mine && mine + adding > limits.QueuedJobsPerKey)
+            throw new RateLimitedException($"This key has {mine} jobs queued{(adding == 1 ? "" : $" and this adds {adding}")}, more than one key may have "
+                + $"({limits.QueuedJobsPerKey}, RnnLm:Limits:QueuedJobsPerKey); retry when some have run, or cancel one (GET /api/training-jobs?status=queued lists them).",
                 TimeSpan.FromSeconds(30), "too_many_queued_jobs");
     }
 
@@ -189,10 +194,10 @@ public static partial class TrainingJobsApi
     private static void CheckFitsDataset(TrainingSpec spec, DatasetRecord d)
     {
         var trainTokensAtMost = d.TrainBytes + d.TrainLines;
-        InvalidSettingException.Check(trainTokensAtMost / spec.Training.BatchSize >= 2, "batchSize",
+        InvalidSettingException.Check(trainTokensAtMost / Math.Max(1, spec.Training.BatchSize) >= 2, "training.batchSize",
             $"batchSize {spec.Training.BatchSize} is larger than the training split allows: it holds at most {trainTokensAtMost} tokens, fewer than 2 per stream.");
-        InvalidSettingException.Check(d.ValidBytes + d.ValidLines >= 2, "valid", "The validation split is too small to evaluate (fewer than 2 tokens).");
-        InvalidSettingException.Check(d.TestBytes + d.TestLines >= 2, "test", "The test split is too small to evaluate (fewer than 2 tokens).");
+        InvalidSettingException.Check(d.ValidBytes + d.ValidLines >= 2, "datasetId", "The dataset's validation split is too small to evaluate (fewer than 2 tokens).");
+        InvalidSettingException.Check(d.TestBytes + d.TestLines >= 2, "datasetId", "The dataset's test split is too small to evaluate (fewer than 2 tokens).");
     }
 
     /// <summary>
@@ -204,24 +209,38 @@ public static partial class TrainingJobsApi
         var estimate = TrainingMemoryEstimate.Of(spec, d.Bytes, d.Words + d.Lines);
         if (estimate.Total <= budget) return;
         var field = estimate.LargestField(spec);
-        throw new InvalidSettingException(field,
+        InvalidSettingException.Check(false, field,
             $"The job would need about {Gib(estimate.Total)} of memory (weights with gradients and optimizer state {Gib(estimate.Weights)}, " +
             $"training activations {Gib(estimate.TrainingActivations)}, evaluation {Gib(estimate.EvaluationActivations)}, corpus {Gib(estimate.Corpus)}), " +
-            $"more than the {Gib(budget)} a job may use (RnnLm:Worker:MaxJobMemoryBytes); lower {field}.");
+            $"more than the {Gib(budget)} a job may use (RnnLm:Worker:MaxJobMemoryBytes); {Remedy(spec, d, budget, field)}.");
 
         static string Gib(long bytes) => $"{bytes / (1024.0 * 1024 * 1024):0.##} GiB";
     }
 
-    /// <summary>The field a JSON error is about (the unknown member, or the last path segment) and a reason without .NET type names.</summary>
-    internal static (string Field, string Reason) DescribeJsonError(JsonException e)
+    /// <summary>What to change: for a batch size, the largest that fits the budget with every other setting kept.</summary>
+    private static string Remedy(TrainingSpec spec, DatasetRecord d, long budget, string field)
     {
-        var unmapped = Regex.Match(e.Message, "The JSON property '([^']+)' could not be mapped");
-        if (unmapped.Success) return (unmapped.Groups[1].Value, $"'{unmapped.Groups[1].Value}' is not a known setting.");
-        var path = e.Path?.TrimStart('$').TrimStart('.') ?? "";
-        var field = path.Length == 0 ? "body" : path[(path.LastIndexOf('.') + 1)..];
-        return (field, path.Length == 0
-            ? "The body is not valid JSON."
-            : $"'{path}' has a value of the wrong type or an unknown name (enums: tokenizer.kind word|character|bpe; model.cellType lstm|gru|rnnTanh; training.optimizer sgd|adam|adamW|ntAsgd; training.schedule plateau|cosine).");
+        Func<int, TrainingSpec>? with = field switch
+        {
+            "training.batchSize" => b => spec with { Training = spec.Training with { BatchSize = b } },
+            "training.evalBatchSize" => b => spec with { Training = spec.Training with { EvalBatchSize = b } },
+            _ => null,
+        };
+        if (with is null) return $"lower {field}";
+        bool Fits(int b) => TrainingMemoryEstimate.Of(with(b), d.Bytes, d.Words + d.Lines).Total <= budget;
+        var current = field == "training.batchSize" ? spec.Training.BatchSize : spec.Training.EvalBatchSize;
+        if (!Fits(1)) return $"even {field} 1 does not fit: lower model.hiddenSize, tokenizer.maxVocabularySize or training.bptt";
+        int low = 1, high = current - 1; // low fits; find the largest that does
+        while (low < high)
+        {
+            var mid = low + (high - low + 1) / 2;
+            if (Fits(mid)) low = mid; else high = mid - 1;
+        }
+        var fitting = spec.Training.GradientAccumulation > 1 && field == "training.batchSize"
+            ? low - low % spec.Training.GradientAccumulation : low;
+        return fitting >= 1
+            ? $"{field} {fitting} or less fits (was {current})"
+            : $"lower {field} (at most {low} fits, and it must stay a multiple of training.gradientAccumulation {spec.Training.GradientAccumulation})";
     }
 
     private static async Task<Ok<JobList>> ListAsync(JobStore jobs, TimeProvider clock, string? status, int? offset, int? limit, CancellationToken ct)

@@ -11,7 +11,7 @@ namespace RnnLmService.Api.Errors;
 /// status and a problem+json body naming the field and the reason (on <c>/v1</c> the
 /// <see cref="OpenAiErrorWriter"/> turns the same problem into OpenAI's error shape).
 /// </summary>
-internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
@@ -41,7 +41,8 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
     /// <summary>Status, title, detail and the <c>errors</c>/<c>code</c> extensions of an exception.</summary>
     internal static ProblemDetails Map(Exception exception) => exception switch
     {
-        ServiceException e => Problem(e.StatusCode, e.Message, e.Field, e.Code),
+        ServiceException e => WithDetails(Problem(e.StatusCode, e.Message, e.Field, e.Code), e.Details),
+        InvalidSettingsException e => ProblemWith(StatusCodes.Status400BadRequest, e.Reason, e.Errors, "invalid_value"),
         InvalidArchiveException e => Problem(StatusCodes.Status400BadRequest, $"The archive was not imported (nothing was written): {e.Reason}", e.Field, "invalid_archive"),
         InvalidSettingException e => Problem(StatusCodes.Status400BadRequest, e.Reason, e.Field, "invalid_value"),
         // The reason names the file within the model ("weights.bin does not match its hash"); one that carries a path
@@ -65,6 +66,12 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
         _ => Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred.", null, "internal_error"),
     };
 
+    private static ProblemDetails WithDetails(ProblemDetails problem, IReadOnlyDictionary<string, object?>? details)
+    {
+        foreach (var (key, value) in details ?? new Dictionary<string, object?>()) problem.Extensions[key] = value;
+        return problem;
+    }
+
     private static TimeSpan? RetryAfter(Exception exception) => exception switch
     {
         ServiceException e => e.RetryAfter,
@@ -76,27 +83,51 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
     {
         if (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             return Problem(e.StatusCode, "The request body is larger than the configured limit.", "body", "body_too_large");
+        if (e.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+            return Problem(e.StatusCode, "Send the body as JSON with the header Content-Type: application/json.", "body", "unsupported_media_type");
         if (e.InnerException is JsonException json)
             return FromJson(json);
-        return Problem(e.StatusCode, e.Message, "body", "bad_request");
+        if (QueryParameter().Match(e.Message) is { Success: true } bind)
+        {
+            var name = bind.Groups["name"].Value;
+            var type = bind.Groups["type"].Value.ToLowerInvariant();
+            var expected = type.Contains("int") || type.Contains("long") ? "a whole number"
+                : type.Contains("double") || type.Contains("float") || type.Contains("decimal") ? "a number"
+                : type.Contains("bool") ? "true or false"
+                : $"of type {bind.Groups["type"].Value}";
+            return Problem(e.StatusCode, $"The parameter {name} must be {expected} (was '{bind.Groups["value"].Value}').", name, "invalid_parameter");
+        }
+        if (RequiredParameter().Match(e.Message) is { Success: true } missing)
+            return Problem(e.StatusCode, $"The parameter {missing.Groups["name"].Value} is required.", missing.Groups["name"].Value, "invalid_parameter");
+        if (e.Message.Contains("body", StringComparison.OrdinalIgnoreCase))
+            return Problem(e.StatusCode, "The body is empty or not JSON; send a JSON object.", "body", "invalid_json");
+        return Problem(e.StatusCode, "The request could not be read.", "body", "bad_request");
     }
 
+    /// <summary>A JSON error the serializer found (not the API's own check): named by its path, without the serializer's wording.</summary>
     private static ProblemDetails FromJson(JsonException e)
     {
-        var field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.StartsWith("$.") ? e.Path[2..] : e.Path;
-        var reason = e.Message;
-        var cut = reason.IndexOf(" Path:", StringComparison.Ordinal);
-        if (cut > 0) reason = reason[..cut];
-        reason = reason.Replace("System.Nullable`1[", "").Replace("]", "").Replace("System.", "");
-        return Problem(StatusCodes.Status400BadRequest, $"Malformed JSON or wrong type for '{field}': {reason}", field, "invalid_json");
+        var field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.StartsWith("$.") ? e.Path[2..] : e.Path.TrimStart('$');
+        return field == "body"
+            ? Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON; send a JSON object.", field, "invalid_json")
+            : Problem(StatusCodes.Status400BadRequest, $"{field} has a value of the wrong type or out of range; see the schema of this request in /swagger.", field, "invalid_json");
     }
 
-    private static ProblemDetails Problem(int status, string detail, string? field, string code)
+    [System.Text.RegularExpressions.GeneratedRegex("^Failed to bind parameter \"(?<type>[^ \"]+) (?<name>[^\"]+)\" from \"(?<value>.*)\"\\.?$")]
+    private static partial System.Text.RegularExpressions.Regex QueryParameter();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^Required parameter \"(?<type>[^ \"]+) (?<name>[^\"]+)\" was not provided")]
+    private static partial System.Text.RegularExpressions.Regex RequiredParameter();
+
+    private static ProblemDetails Problem(int status, string detail, string? field, string code) =>
+        ProblemWith(status, detail, field is null ? null : new Dictionary<string, string[]> { [field] = [detail] }, code);
+
+    private static ProblemDetails ProblemWith(int status, string detail, IReadOnlyDictionary<string, string[]>? errors, string code)
     {
         var problem = new ProblemDetails { Status = status, Detail = detail };
         problem.Extensions["code"] = code;
-        if (field is not null)
-            problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [detail] };
+        if (errors is not null)
+            problem.Extensions["errors"] = errors.ToDictionary(e => e.Key, e => e.Value);
         return problem;
     }
 }

@@ -21,6 +21,9 @@ public abstract class ServiceException(int statusCode, string code, string messa
 
     /// <summary>When set, the response carries <c>Retry-After</c>.</summary>
     public virtual TimeSpan? RetryAfter => null;
+
+    /// <summary>Further members of the problem (e.g. the <c>jobId</c> of a model not trained yet).</summary>
+    public virtual IReadOnlyDictionary<string, object?>? Details => null;
 }
 
 /// <summary>A model's inference queue is full: 429 with <c>Retry-After</c>.</summary>
@@ -32,11 +35,14 @@ public sealed class QueueFullException(string message, TimeSpan retryAfter)
 }
 
 /// <summary>No model can answer yet (starter model training, model loading, shutting down): 503 with <c>Retry-After</c>.</summary>
-public sealed class ModelNotReadyException(string message, TimeSpan retryAfter, string? field = "model")
+public sealed class ModelNotReadyException(string message, TimeSpan retryAfter, string? field = "model", IReadOnlyDictionary<string, object?>? details = null)
     : ServiceException(StatusCodes.Status503ServiceUnavailable, "model_not_ready", message, field)
 {
     /// <inheritdoc />
     public override TimeSpan? RetryAfter { get; } = retryAfter;
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, object?>? Details { get; } = details;
 }
 
 /// <summary>No valid API key (missing, unknown or revoked): 401 with <c>WWW-Authenticate: Bearer</c>.</summary>
@@ -69,3 +75,7 @@ public sealed class UnsupportedMediaTypeException(string message)
 /// <summary>An upload over its limit: 413 naming the limit.</summary>
 public sealed class UploadTooLargeException(string message)
     : ServiceException(StatusCodes.Status413PayloadTooLarge, "body_too_large", message, "file");
+
+/// <summary>A body that is not JSON at all (empty, or broken syntax): 400 saying where it breaks.</summary>
+public sealed class InvalidJsonException(string message)
+    : ServiceException(StatusCodes.Status400BadRequest, "invalid_json", message, "body");

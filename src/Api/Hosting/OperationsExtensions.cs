@@ -42,6 +42,7 @@ public static class OperationsExtensions
         app.UseRnnLmSecurity(docs => docs.UseRnnLmSwagger());
         app.UseHttpMetrics(); // http_requests_received_total and http_request_duration_seconds per endpoint
         app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseMiddleware<JsonBodyCheckMiddleware>(); // /api bodies: checked field by field before binding
         return app;
     }
 }

@@ -24,7 +24,8 @@ public sealed class ModelRegistry(
     IServedModelLoader loader,
     IOptions<RnnLmOptions> options,
     ServingMetrics metrics,
-    ILogger<ModelRegistry> logger) : BackgroundService
+    ILogger<ModelRegistry> logger,
+    JobStore? jobs = null) : BackgroundService
 {
     private static readonly TimeSpan NotReadyRetry = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, Lazy<Task<LoadedModel>>> loaded = new();
@@ -57,13 +58,32 @@ public sealed class ModelRegistry(
         if (catalog.Resolve(model, field) is { } known) return known;
         var fresh = await RefreshAsync(cancellationToken);
         if (fresh.Resolve(model, field) is { } found) return found;
-        if (fresh.Versions.Count == 0)
-            throw new ModelNotReadyException(options.Value.StarterModel
-                ? "No model is ready yet: the starter model is being trained. Try again shortly."
-                : "No model has been trained yet: upload a dataset and start a training job.", NotReadyRetry, field);
-        if (string.IsNullOrEmpty(model))
+        var named = string.IsNullOrEmpty(model) ? null : ModelAddress.Parse(model, field).Name;
+        // A model a queued or running job will produce is not ready yet rather than missing: say which job and when.
+        if (jobs is not null && await jobs.PendingForModelAsync(named ?? (fresh.Versions.Count == 0 ? null : fresh.DefaultModel), cancellationToken) is { } pending)
+            throw PendingModel(pending, named ?? pending.ModelName, field);
+        if (fresh.Versions.Count == 0 && named is null)
+            throw new ModelNotReadyException("No model has been trained yet and no training job is queued: upload a dataset (POST /api/datasets) "
+                + "and start a training job (POST /api/training-jobs).", NotReadyRetry, field);
+        if (named is null)
             throw new ModelNotReadyException($"The default model '{fresh.DefaultModel}' does not exist; set another with PUT /api/models/{{model}}/default.", NotReadyRetry, field);
-        throw new NotFoundException($"There is no model '{model}'. GET /api/models lists the models.", field, "model_not_found");
+        throw new NotFoundException($"There is no model '{model}' and no training job is producing it. GET /api/models lists the models.", field, "model_not_found");
+    }
+
+    /// <summary>503 naming the job that will produce <paramref name="name"/>, its state, progress and estimated time left.</summary>
+    private static ModelNotReadyException PendingModel(TrainingJobRecord job, string name, string field)
+    {
+        double? eta = job.Status == JobStatus.Running && job.Step > 0 && job.TotalSteps >= job.Step && job.RunSeconds > 0
+            ? job.RunSeconds / job.Step * (job.TotalSteps - job.Step)
+            : null;
+        var progress = job.Status == JobStatus.Running && job.TotalSteps > 0
+            ? $", epoch {job.Epoch} of {job.TotalEpochs}, step {job.Step} of {job.TotalSteps}" + (eta is { } s ? $", about {Math.Ceiling(s)} s left" : "")
+            : "";
+        var state = job.Status == JobStatus.Running ? "running" : "queued";
+        var retry = TimeSpan.FromSeconds(Math.Clamp(eta ?? NotReadyRetry.TotalSeconds, 1, 300));
+        return new ModelNotReadyException(
+            $"Model '{name}' is not ready yet: training job {job.Id} will produce it ({state}{progress}). GET /api/training-jobs/{job.Id} follows it.",
+            retry, field, new Dictionary<string, object?> { ["jobId"] = job.Id, ["jobStatus"] = state, ["etaSeconds"] = eta is { } e ? Math.Round(e, 1) : null });
     }
 
     /// <summary>

@@ -58,6 +58,9 @@ public static class RateLimits
 
     private static bool Unlimited(HttpContext http) => Caller(http) == ApiKeyAuthenticationHandler.LocalPartition;
 
+    /// <summary>Who a request counts against (the key, or the client IP without one); null for the unlimited local user.</summary>
+    public static string? LimitedCaller(HttpContext http) => Unlimited(http) ? null : Caller(http);
+
     private static RateLimitPartition<string> PerMinute(HttpContext http, string policy, int permits) =>
         permits <= 0 || Unlimited(http)
             ? RateLimitPartition.GetNoLimiter(policy)

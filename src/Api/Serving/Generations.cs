@@ -56,6 +56,6 @@ internal static class Generations
     {
         FinishReason.Length => "length",
         FinishReason.Stop => "stop",
-        _ => "eos",
+        _ => "end_of_line",
     };
 }

@@ -81,4 +81,8 @@ public sealed class LimitOptions
     /// <summary>Points (jobs) one sweep may have: the product of its grid's value counts.</summary>
     [Range(1, 10_000)]
     public int MaxSweepPoints { get; set; } = 64;
+
+    /// <summary>Queued jobs one key (one client IP without a key) may have in the store at once; a submission beyond it gets 429.</summary>
+    [Range(0, 1_000_000)]
+    public int QueuedJobsPerKey { get; set; } = 20;
 }

@@ -59,7 +59,7 @@ public class InferenceApiTests(TinyModelFactory factory) : IClassFixture<TinyMod
         {
             Assert.InRange(c.Tokens.Count, 1, 6);
             Assert.Equal(c.Text, string.Concat(c.Tokens.Select(t => t.Text)));
-            Assert.Contains(c.FinishReason, new[] { "length", "stop", "eos" });
+            Assert.Contains(c.FinishReason, new[] { "length", "stop", "end_of_line" });
             if (c.FinishReason == "length") Assert.Equal(6, c.Tokens.Count);
         }
         Assert.Equal(first.Completions.Select(c => c.Text), again.Completions.Select(c => c.Text));
@@ -110,7 +110,7 @@ public class InferenceApiTests(TinyModelFactory factory) : IClassFixture<TinyMod
         { "generate", """{"prompt":"the","stop":"."}""", "stop" },
         { "score", """{"text":""}""", "text" },
         { "score", """{"text":12}""", "text" },
-        { "score", "{\"text\":\"the cat", "text" },
+        { "score", "{\"text\":\"the cat", "body" },   // broken syntax: the body, at its line and column
     };
 
     [Theory]
@@ -143,10 +143,13 @@ public class InferenceApiTests(TinyModelFactory factory) : IClassFixture<TinyMod
     }
 
     [Fact]
-    public async Task Unknown_fields_are_ignored()
+    public async Task Unknown_fields_are_400s_naming_each_of_them()
     {
+        // Issue 15: a misspelt field is an error, not silently a default.
         var response = await client.PostRawAsync("/api/models/tiny/next-word", """{"context":"the cat","topK":2,"user":"x","extra":{"a":[1]}}""");
-        Assert.Equal(2, (await Ok<NextWordResponse>(response)).Words.Count);
+        await AssertProblem(response, HttpStatusCode.BadRequest, "user");
+        var errors = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("errors");
+        Assert.Equal(["extra", "user"], errors.EnumerateObject().Select(p => p.Name).Order());
     }
 
     internal static async Task<T> Ok<T>(HttpResponseMessage response)

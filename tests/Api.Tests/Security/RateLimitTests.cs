@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using RnnLmService.Api.Tests.TestSupport;
 
@@ -43,6 +44,40 @@ public sealed class RateLimitTests
         Assert.Equal(("rate_limit_error", "rate_limited"), (error.GetProperty("type").GetString(), error.GetProperty("code").GetString()));
         // Listing is not inference: /api/models is not counted.
         Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/api/models")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Queued_jobs_beyond_the_per_key_bound_get_429_and_other_keys_still_queue()
+    {
+        using var factory = new QueueBoundFactory(); // no worker: jobs stay queued
+        using var trainer = factory.ClientWith(KeyedFactory.TrainKey);
+        using var boss = factory.ClientWith(KeyedFactory.AdminKey);
+        var dataset = (await Api.UploadTextAsync(trainer, Api.Cycle(40, 2))).GetProperty("id").GetString()!;
+        for (var i = 0; i < 2; i++)
+            Assert.Equal(HttpStatusCode.Accepted, (await trainer.PostJsonAsync("/api/training-jobs", Api.Job(dataset, $"mine-{i}"))).StatusCode);
+
+        var refused = await trainer.PostJsonAsync("/api/training-jobs", Api.Job(dataset, "mine-2"));
+        var problem = await Api.AssertProblemAsync(refused, 429);
+        Assert.Equal("too_many_queued_jobs", problem.GetProperty("code").GetString());
+        Assert.Contains("QueuedJobsPerKey", problem.GetProperty("detail").GetString());
+        Assert.NotEmpty(refused.Headers.GetValues("Retry-After"));
+
+        Assert.Equal(HttpStatusCode.Accepted, (await boss.PostJsonAsync("/api/training-jobs", Api.Job(dataset, "theirs"))).StatusCode);
+        // Cancelling one of its jobs gives the key room again.
+        var queued = (await trainer.GetFromJsonAsync<JsonElement>("/api/training-jobs?status=queued")).GetProperty("items").EnumerateArray()
+            .First(j => j.GetProperty("modelName").GetString() == "mine-0").GetProperty("id").GetString();
+        (await trainer.PostAsync($"/api/training-jobs/{queued}/cancel", null)).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.Accepted, (await trainer.PostJsonAsync("/api/training-jobs", Api.Job(dataset, "mine-2"))).StatusCode);
+    }
+
+    private sealed class QueueBoundFactory : KeyedFactory
+    {
+        protected override IReadOnlyDictionary<string, string> Limits => new Dictionary<string, string>
+        {
+            ["RnnLm:Limits:InferencePerMinute"] = "0",
+            ["RnnLm:Limits:SubmissionsPerMinute"] = "0",
+            ["RnnLm:Limits:QueuedJobsPerKey"] = "2",
+        };
     }
 
     private sealed class TightFactory : KeyedFactory

@@ -53,6 +53,8 @@ public sealed class TrainingJobRecord
     public bool Promote { get; set; }
     /// <summary>Optional idempotency key: enqueueing twice with one key yields one job.</summary>
     public string? UniqueKey { get; set; }
+    /// <summary>Who queued it: the API key's partition (or <c>ip:</c> and the address without a key), for per-key limits; null for the service's own jobs.</summary>
+    public string? SubmittedBy { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? StartedAt { get; set; }
     public DateTime? FinishedAt { get; set; }

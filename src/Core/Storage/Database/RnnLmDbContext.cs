@@ -56,6 +56,7 @@ public abstract class RnnLmDbContext(DbContextOptions options) : DbContext(optio
             e.Property(x => x.ModelName).HasMaxLength(64);
             e.Property(x => x.DatasetId).HasMaxLength(64);
             e.Property(x => x.UniqueKey).HasMaxLength(200);
+            e.Property(x => x.SubmittedBy).HasMaxLength(200);
             e.Property(x => x.ClaimedBy).HasMaxLength(200);
             e.Property(x => x.ProducedModelName).HasMaxLength(64);
             e.Property(x => x.ResumedFrom).HasMaxLength(200);

@@ -12,7 +12,9 @@ namespace RnnLmService.Core.Storage.Jobs;
 /// <param name="Priority">Higher runs first.</param>
 /// <param name="Promote">Make the produced version the default model on success.</param>
 /// <param name="UniqueKey">Optional: a second enqueue with the same key returns the first job.</param>
-public sealed record NewTrainingJob(string ModelName, string DatasetId, string SpecJson, int Priority = 0, bool Promote = false, string? UniqueKey = null);
+/// <param name="SubmittedBy">Who queued it (the key's limit partition), for per-key limits; null for the service's own jobs.</param>
+public sealed record NewTrainingJob(string ModelName, string DatasetId, string SpecJson, int Priority = 0, bool Promote = false, string? UniqueKey = null,
+    string? SubmittedBy = null);
 
 /// <summary>One page of jobs, newest first.</summary>
 public sealed record JobPage(IReadOnlyList<TrainingJobRecord> Items, int Total, int Offset, int Limit);
@@ -75,6 +77,7 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
             Priority = job.Priority,
             Promote = job.Promote,
             UniqueKey = job.UniqueKey,
+            SubmittedBy = job.SubmittedBy,
             CreatedAt = now,
         };
         db.TrainingJobs.Add(record);
@@ -97,6 +100,28 @@ public sealed class JobStore(IDbContextFactory<RnnLmDbContext> dbFactory, TimePr
         var total = await q.CountAsync(ct);
         var items = await q.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Skip(offset).Take(limit).ToListAsync(ct);
         return new JobPage(items, total, offset, limit);
+    }
+
+    /// <summary>
+    /// The queued or running job that will produce a version of <paramref name="modelName"/> (any model when null; then
+    /// jobs that promote come first): a running one first, else the next to run. Null when none will.
+    /// </summary>
+    public async Task<TrainingJobRecord?> PendingForModelAsync(string? modelName, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var q = db.TrainingJobs.AsNoTracking().Where(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running);
+        if (modelName is not null) q = q.Where(j => j.ModelName == modelName);
+        var pending = await q.OrderByDescending(j => j.Priority).ThenBy(j => j.CreatedAt).Take(100).ToListAsync(ct);
+        return pending.OrderByDescending(j => j.Promote).ThenBy(j => j.Status == JobStatus.Running ? 0 : 1).FirstOrDefault();
+    }
+
+    /// <summary>Queued jobs, all or those <paramref name="submittedBy"/> queued.</summary>
+    public async Task<int> CountQueuedAsync(string? submittedBy = null, CancellationToken ct = default)
+    {
+        await using var db = dbFactory.CreateDbContext();
+        var q = db.TrainingJobs.Where(j => j.Status == JobStatus.Queued);
+        if (submittedBy is not null) q = q.Where(j => j.SubmittedBy == submittedBy);
+        return await q.CountAsync(ct);
     }
 
     /// <summary>Whether a queued or running job trains on the dataset.</summary>

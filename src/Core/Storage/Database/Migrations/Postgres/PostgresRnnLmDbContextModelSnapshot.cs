@@ -375,6 +375,11 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("step");
 
+                    b.Property<string>("SubmittedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("submitted_by");
+
                     b.Property<double?>("TestPerplexity")
                         .HasColumnType("double precision")
                         .HasColumnName("test_perplexity");

@@ -366,6 +366,11 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("step");
 
+                    b.Property<string>("SubmittedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("submitted_by");
+
                     b.Property<double?>("TestPerplexity")
                         .HasColumnType("REAL")
                         .HasColumnName("test_perplexity");
