@@ -221,6 +221,12 @@ public sealed class TrainingJobsApiTests(ServiceFactory service, QueueOnlyFactor
         Assert.Equal(120, byName["quality"].GetProperty("spec").GetProperty("training").GetProperty("maxMinutes").GetDouble());
         Assert.Equal("ntAsgd", byName["quality"].GetProperty("settings").GetProperty("training").GetProperty("optimizer").GetString());
         Assert.Equal(20, byName["classic"].GetProperty("spec").GetProperty("training").GetProperty("learningRate").GetDouble());
+        // The vocabulary options are listed in every preset's spec (off: null cutoffs, no BPE size, the word tokenizer).
+        var classic = byName["classic"].GetProperty("spec");
+        Assert.Equal(JsonValueKind.Null, classic.GetProperty("model").GetProperty("adaptiveSoftmaxCutoffs").ValueKind);
+        Assert.Equal(4, classic.GetProperty("model").GetProperty("adaptiveSoftmaxDivValue").GetDouble());
+        Assert.Equal(JsonValueKind.Null, classic.GetProperty("tokenizer").GetProperty("vocabularySize").ValueKind);
+        Assert.Equal("word", classic.GetProperty("tokenizer").GetProperty("kind").GetString());
 
         var dataset = (await Api.UploadTextAsync(_queue, Api.Cycle(20, 4))).GetProperty("id").GetString()!;
         var (_, _, queued) = await QueueAsync(_queue, new

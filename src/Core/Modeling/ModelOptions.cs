@@ -67,7 +67,6 @@ public sealed record ModelOptions
     /// (the vocabulary may come out smaller than its cap). Null or empty: the full softmax (today's model).
     /// </summary>
     /// <example>[2000, 10000]</example>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IntList? AdaptiveSoftmaxCutoffs { get; init; }
 
     /// <summary>Adaptive softmax only: tail cluster k (1-based) projects the hidden state to HiddenSize / divValue^k units (at least 1); 1..1000.</summary>

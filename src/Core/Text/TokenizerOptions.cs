@@ -49,7 +49,6 @@ public sealed record TokenizerOptions
     /// 258..1,000,000. Null: <see cref="MaxVocabularySize"/>.
     /// </summary>
     /// <example>8000</example>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? VocabularySize { get; init; }
 
     /// <summary>Smallest BPE vocabulary: the two specials and the 256 bytes.</summary>

@@ -79,7 +79,10 @@ public sealed record TrainingMetrics
     public long Parameters { get; init; }
     /// <summary>Bytes those parameters take (float32: 4 each; the weights file is this plus a small header per tensor).</summary>
     public long ParameterBytes { get; init; }
-    /// <summary>Bytes of the saved weights file (<c>weights.bin</c>): the parameters plus a small header per tensor; the vocabulary (and BPE merges) files are beside it.</summary>
+    /// <summary>
+    /// Bytes of the saved weights file (<c>weights.bin</c>): the parameters plus a small header per tensor, a tied
+    /// matrix stored under both its names; the vocabulary (and BPE merges) files are beside it.
+    /// </summary>
     public long ModelBytes { get; init; }
     /// <summary>Wall-clock seconds of the training loop (steps, validations and checkpoints; not the corpus reading or the final test evaluation), summed over resumes.</summary>
     public double TrainingSeconds { get; init; }
