@@ -76,9 +76,9 @@ public class EmptyStoreTests(ApiFactory factory) : IClassFixture<ApiFactory>
         var ready = await client.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
 
+        // A named model that no job will produce is missing (404); the default model, not there yet, is not ready (503).
         var response = await client.PostRawAsync("/api/models/starter/next-word", """{"context":"the cat"}""");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
 
         var openAi = await client.PostRawAsync("/v1/completions", """{"prompt":"the cat"}""");

@@ -51,9 +51,9 @@ public sealed class ServedAcrossProcessesTests(ITestOutputHelper output) : IAsyn
         var clock = Stopwatch.StartNew();
         await using var api = new SharedStoreApi(_store);
         using var client = api.CreateClient();
-        // No model anywhere yet: "not ready" (503), not a stale answer.
+        // No model and no job that will produce one: 404, not a stale answer.
         await InferenceApiTests.AssertProblem(
-            await client.PostJsonAsync("/api/models/remote/next-word", new { context = "w01 w02" }), HttpStatusCode.ServiceUnavailable, "model");
+            await client.PostJsonAsync("/api/models/remote/next-word", new { context = "w01 w02" }), HttpStatusCode.NotFound, "model");
 
         var text = string.Concat(Enumerable.Range(0, 200).Select(i => string.Join(' ', Enumerable.Range(i % 10, 12 - i % 10).Select(w => $"w{w:00}")) + "\n"));
         var dataset = await _store.Datasets().CreateFromTextAsync("cycle", text);
@@ -64,6 +64,10 @@ public sealed class ServedAcrossProcessesTests(ITestOutputHelper output) : IAsyn
             Training = new TrainingOptions { Optimizer = OptimizerKind.Adam, LearningRate = 0.02, Epochs = 1, BatchSize = 2, EvalBatchSize = 2, Bptt = 8, Clip = 1, Patience = 0, Seed = 3 },
         });
         var job = await _store.Jobs().EnqueueAsync(new NewTrainingJob("remote", dataset.Id, spec));
+        // Queued in the shared store: "not ready" (503) naming the job that will produce it.
+        var pending = await client.PostJsonAsync("/api/models/remote/next-word", new { context = "w01 w02" });
+        Assert.Contains(job.Id, await pending.Content.ReadAsStringAsync());
+        await InferenceApiTests.AssertProblem(pending, HttpStatusCode.ServiceUnavailable, "model");
         var worker = _workers.Start(_store, "worker");
 
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
