@@ -138,6 +138,7 @@ public static partial class TrainingJobsApi
                 }
                 else node = TrainingPresets.Apply(preset, fields);
             }
+            if (node is null) throw new InvalidSettingException("body", "The body must be a JSON object (was null).");
             JsonBody.Check(node, typeof(CreateTrainingJobRequest), JobSpecJson.Options);
             body = node.Deserialize<CreateTrainingJobRequest>(JobSpecJson.Options)!;
 
