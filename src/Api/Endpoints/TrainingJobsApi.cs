@@ -112,7 +112,8 @@ public static partial class TrainingJobsApi
         CreateTrainingJobRequest? body;
         try
         {
-            var node = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
+            // Duplicate properties are a 400 here (JsonObject would otherwise fail on first access with ArgumentException).
+            var node = await JsonNode.ParseAsync(request.Body, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }, cancellationToken: ct);
             if (node is JsonObject fields && fields["preset"] is { } presetNode)
             {
                 var name = presetNode.GetValueKind() == JsonValueKind.String ? presetNode.GetValue<string>() : null;
