@@ -20,6 +20,7 @@ public static class ErrorHandlingExtensions
         {
             c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
             c.ProblemDetails.Extensions["correlationId"] = c.HttpContext.TraceIdentifier;
+            StatusCodeProblems.Complete(c.ProblemDetails, c.HttpContext);
         });
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
