@@ -12,6 +12,7 @@ using RnnLmService.Core;
 //   vocab <dir> contender=full|adaptive|word|bpe [vocab= cutoffs= epochs=1 trainLines= steps= ...]   vocabulary efficiency
 //   service-train <url> <dir> [model=kjv-bench epochs=6 ...]   the classic run queued through a running service
 //   load next-word|generate|typing|long <url> [model= concurrency=1,8,64 streams=1,16 tokens=100,400 pid= ...]   load on a running service
+//   soak <url> keys=k1,k2 admin=KEY pid=N [minutes=10 clients=64 jobs=10 uploads=40]   mixed traffic for minutes (bench/soak.sh)
 //   bare-serving <modelDir> [batch=32 streams=1,16 tokens=200 seconds=15]   the bare TorchSharp limit of serving (issue 12)
 //   genstep <modelDir> [streams=16 tokens=200 reps=3]   the service's generation step next to the bare loop's, in process
 //   nextstep <modelDir> [batch=32 batches=200 reps=3]   the service's next-word batch next to the bare loop's, in process
@@ -24,6 +25,7 @@ if (args.Length < 2)
 if (args[0] == "normalize") return Normalize.Run(args[1], args[2]);
 // HTTP clients of a running service: no LibTorch needed.
 if (args[0] == "load") return LoadClient.Run(args[1], args[2], new Args(args.Skip(3)));
+if (args[0] == "soak") return Soak.Run(args[1], new Args(args.Skip(2)));
 if (args[0] == "service-train") return ServiceTrain.Run(args[1], args[2], new Args(args.Skip(3)));
 NativeRuntime.EnsureLoadedOrExit();
 var rest = new Args(args.Skip(2));

@@ -141,6 +141,11 @@ public static class DatasetsApi
         {
             throw new UploadTooLargeException(tooLarge);
         }
+        catch (IOException e) when (e.TargetSite?.DeclaringType?.Namespace == "Microsoft.AspNetCore.WebUtilities")
+        {
+            // The multipart reader ran out of body before the closing boundary (truncated, or a boundary that never occurs).
+            throw new InvalidSettingException("file", "The multipart body ended before its closing boundary (truncated, or a boundary that does not occur in it).");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Full disk or unwritable data directory: the server's fault; the path stays in the log.

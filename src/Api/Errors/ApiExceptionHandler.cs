@@ -63,6 +63,15 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         InvalidDataException => Problem(StatusCodes.Status400BadRequest,
             "The multipart body is malformed (boundaries or section headers).", "file", "invalid_multipart"),
         JsonException e => FromJson(e),
+        // System.Text.Json reads a string lazily (JsonElement, JsonNode): an escaped lone surrogate ("\ud800") or bytes that
+        // are not UTF-8 surface there as InvalidOperationException, not JsonException. The client's text, never our bug.
+        InvalidOperationException e when IsUndecodableJsonText(e) => Problem(StatusCodes.Status400BadRequest,
+            "A string in the JSON body is not valid text: an escaped lone surrogate (such as \\ud800 without its pair) or bytes that are not UTF-8.",
+            "body", "invalid_json"),
+        // ReadFromJsonAsync (ours or minimal-API binding) on a Content-Type it cannot read, e.g. an unknown charset.
+        InvalidOperationException e when e.TargetSite?.DeclaringType?.Name == "HttpRequestJsonExtensions" => Problem(StatusCodes.Status415UnsupportedMediaType,
+            "The body's Content-Type cannot be read as JSON (unknown media type or charset); send Content-Type: application/json (UTF-8).",
+            "body", "unsupported_media_type"),
         _ => Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred.", null, "internal_error"),
     };
 
@@ -71,6 +80,11 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         foreach (var (key, value) in details ?? new Dictionary<string, object?>()) problem.Extensions[key] = value;
         return problem;
     }
+
+    /// <summary>System.Text.Json's "invalid UTF-16" (lone surrogate escapes) and "cannot transcode invalid UTF-8" failures.</summary>
+    private static bool IsUndecodableJsonText(InvalidOperationException e) =>
+        e.TargetSite is { DeclaringType.Namespace: "System.Text.Json" } site
+        && (site.Name.Contains("UTF16", StringComparison.Ordinal) || site.Name == "TranscodeHelper");
 
     private static TimeSpan? RetryAfter(Exception exception) => exception switch
     {

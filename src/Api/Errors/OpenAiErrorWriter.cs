@@ -15,6 +15,7 @@ internal sealed class OpenAiErrorWriter : IProblemDetailsWriter
     public ValueTask WriteAsync(ProblemDetailsContext context)
     {
         var http = context.HttpContext;
+        ProblemShape.Complete(context.ProblemDetails, http); // the default writer's customization does not run here
         var error = ToError(context.ProblemDetails, http.Response.StatusCode);
         return new ValueTask(http.Response.WriteAsJsonAsync(error, OpenAiErrorJsonContext.Default.OpenAiErrorResponse));
     }

@@ -42,10 +42,18 @@ public static class ProblemShape
 
     private static string DefaultDetail(int status, HttpContext http) => status switch
     {
-        StatusCodes.Status404NotFound => $"There is no route {http.Request.Method} {http.Request.Path}; /swagger lists the routes.",
-        StatusCodes.Status405MethodNotAllowed => $"{http.Request.Path} does not take {http.Request.Method}; /swagger lists the methods of each route.",
+        StatusCodes.Status404NotFound => $"There is no route {http.Request.Method} {Shorten(http.Request.Path)}; /swagger lists the routes.",
+        StatusCodes.Status405MethodNotAllowed => $"{Shorten(http.Request.Path)} does not take {http.Request.Method}; /swagger lists the methods of each route.",
         StatusCodes.Status415UnsupportedMediaType =>
-            $"Send the body as JSON with the header Content-Type: application/json (was {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : $"'{http.Request.ContentType}'")}).",
+            $"Send the body as {Accepts(http)} with that Content-Type header (was {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : $"'{Shorten(http.Request.ContentType)}'")}).",
         _ => ReasonPhrases.GetReasonPhrase(status),
     };
+
+    /// <summary>The content types the matched endpoint reads (a multipart upload, JSON), as its metadata declares them.</summary>
+    private static string Accepts(HttpContext http) =>
+        http.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>() is { ContentTypes.Count: > 0 } accepts
+            ? string.Join(" or ", accepts.ContentTypes)
+            : "JSON (application/json)";
+
+    private static string Shorten(string? text) => text is null ? "" : text.Length <= 200 ? text : text[..200] + "…";
 }

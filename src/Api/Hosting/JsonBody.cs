@@ -22,7 +22,8 @@ public static class JsonBody
                 $"Send the body as JSON with the header Content-Type: application/json (was {(string.IsNullOrEmpty(request.ContentType) ? "no Content-Type" : $"'{request.ContentType}'")}).");
         try
         {
-            return await JsonNode.ParseAsync(request.Body, cancellationToken: ct)
+            // Duplicate properties are a 400 here (a JsonObject would otherwise fail on first access with ArgumentException).
+            return await JsonNode.ParseAsync(request.Body, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }, cancellationToken: ct)
                 ?? throw new InvalidSettingException("body", "The body must be a JSON object (was null).");
         }
         catch (JsonException e)

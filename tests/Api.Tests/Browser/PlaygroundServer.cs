@@ -13,7 +13,7 @@ namespace RnnLmService.Api.Tests.Browser;
 /// starter model trained at start and the in-process worker on, plus one headless Debian chromium driven by
 /// Playwright. Playwright never downloads a browser here: it is launched from <see cref="ChromiumPath"/>.
 /// </summary>
-public sealed class PlaygroundServer : WebApplicationFactory<Program>, IAsyncLifetime
+public class PlaygroundServer : WebApplicationFactory<Program>, IAsyncLifetime
 {
     /// <summary>Debian's chromium package (installed by scripts/prereqs.sh browser); RNNLM_CHROMIUM overrides it.</summary>
     public static readonly string ChromiumPath = Environment.GetEnvironmentVariable("RNNLM_CHROMIUM") ?? "/usr/bin/chromium";
@@ -38,7 +38,15 @@ public sealed class PlaygroundServer : WebApplicationFactory<Program>, IAsyncLif
         builder.UseSetting("RnnLm:Worker:PollInterval", "00:00:00.100");
         builder.UseSetting("RnnLm:Worker:HeartbeatInterval", "00:00:00.200");
         builder.UseSetting("RnnLm:Worker:TorchThreads", "1");
+        foreach (var (key, value) in Settings)
+            builder.UseSetting(key, value);
     }
+
+    /// <summary>Settings a derived server adds or overrides (keys, the starter model off).</summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
+
+    /// <summary>What answers 200 once the server is ready: the starter model loaded, unless a derived server turns it off.</summary>
+    protected virtual string ReadyPath => "/health/ready";
 
     public async Task InitializeAsync()
     {
@@ -78,7 +86,7 @@ public sealed class PlaygroundServer : WebApplicationFactory<Program>, IAsyncLif
         {
             try
             {
-                if ((await client.GetAsync("/health/ready")).IsSuccessStatusCode) return;
+                if ((await client.GetAsync(ReadyPath)).IsSuccessStatusCode) return;
             }
             catch (HttpRequestException)
             {
