@@ -45,7 +45,7 @@ public static class ProblemShape
         StatusCodes.Status404NotFound => $"There is no route {http.Request.Method} {Shorten(http.Request.Path)}; /swagger lists the routes.",
         StatusCodes.Status405MethodNotAllowed => $"{Shorten(http.Request.Path)} does not take {http.Request.Method}; /swagger lists the methods of each route.",
         StatusCodes.Status415UnsupportedMediaType =>
-            $"Send the body as {Accepts(http)} with that Content-Type header (was {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : $"'{Shorten(http.Request.ContentType)}'")}).",
+            $"Send the body {(Accepts(http) == "application/json" ? "as JSON " : "")}with the header Content-Type: {Accepts(http)} (was {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : $"'{Shorten(http.Request.ContentType)}'")}).",
         _ => ReasonPhrases.GetReasonPhrase(status),
     };
 
@@ -53,7 +53,7 @@ public static class ProblemShape
     private static string Accepts(HttpContext http) =>
         http.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>() is { ContentTypes.Count: > 0 } accepts
             ? string.Join(" or ", accepts.ContentTypes)
-            : "JSON (application/json)";
+            : "application/json";
 
     private static string Shorten(string? text) => text is null ? "" : text.Length <= 200 ? text : text[..200] + "…";
 }

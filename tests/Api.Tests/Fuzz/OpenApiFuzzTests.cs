@@ -11,7 +11,7 @@ namespace RnnLmService.Api.Tests.Fuzz;
 /// Reads the OpenAPI document the host serves and sends every operation in it hostile route values, query values and
 /// bodies (see <see cref="HostileValues"/>, <see cref="HostileUploads"/>, <see cref="OpenApiCases"/>) with an admin key.
 /// Every answer must be a 4xx in the error shape of its surface (problem+json with a <c>code</c>; OpenAI's shape on
-/// <c>/v1</c>) or a 2xx the document lists, never a 5xx, never a server path or stack trace, and never a hang
+/// <c>/v1</c>, <c>/tokenize</c> and <c>/detokenize</c>) or a 2xx the document lists, never a 5xx, never a server path or stack trace, and never a hang
 /// (each request, its streamed answer included, has <see cref="PerRequest"/>). Routes added later are fuzzed because the
 /// test iterates the document. The seed is fixed (RNNLM_FUZZ_SEED overrides it); a failure names seed, case and answer.
 /// </summary>
@@ -108,7 +108,8 @@ public sealed class OpenApiFuzzTests(FuzzFactory factory, ITestOutputHelper outp
         JsonElement root;
         try { root = JsonDocument.Parse(body).RootElement; }
         catch (JsonException) { return Fail($"has a body that is not JSON ({media})"); }
-        if (c.Url.StartsWith("/v1/") || c.Url == "/v1")
+        var path = c.Url.Split('?')[0];
+        if (RnnLmService.Api.Errors.OpenAiErrorWriter.IsOpenAiPath(new Microsoft.AspNetCore.Http.PathString(path)))   // /v1 and vLLM's /tokenize, /detokenize
         {
             var ok = media == "application/json" && root.TryGetProperty("error", out var error)
                 && Text(error, "message") && Text(error, "type") && Text(error, "code");
