@@ -19,7 +19,7 @@ internal sealed class ServedModel : IServedModel
     private readonly InferenceScheduler scheduler;
     private readonly LanguageModel model;
     private readonly BatchOperation<PreparedNextWord, NextWordResult> nextWord;
-    private readonly BatchOperation<ScoreQuery, ScoreResult> score;
+    private readonly BatchOperation<PreparedScore, ScoreResult> score;
     private readonly LiveStreamLimit streams;
     private readonly ServingMetrics metrics;
     private readonly BatchOperation<string, IReadOnlyList<string>> tokenize;
@@ -36,7 +36,7 @@ internal sealed class ServedModel : IServedModel
         this.metrics = metrics;
         // The cost functions run on the caller's thread: a bad input fails there, before it can join a batch.
         nextWord = new("next-word", model.NextWordBatch, p => p.Ids.Length);
-        score = new("score", model.ScoreBatch, q => model.Encode(q).Count + 1);
+        score = new("score", model.ScoreBatch, p => p.Tokens.Count + 1);
         tokenize = new("tokenize", texts => texts.Select(model.TokensOf).ToList());
         generate = new("generate", streams =>
         {
@@ -81,7 +81,7 @@ internal sealed class ServedModel : IServedModel
         scheduler.RunAsync(nextWord, model.Prepare(query), cancellationToken);
 
     public Task<ScoreResult> ScoreAsync(ScoreQuery query, CancellationToken cancellationToken) =>
-        scheduler.RunAsync(score, query, cancellationToken);
+        scheduler.RunAsync(score, model.PrepareScore(query), cancellationToken);
 
     public Task<IReadOnlyList<string>> TokenizeAsync(string text, CancellationToken cancellationToken) =>
         scheduler.RunAsync(tokenize, text, cancellationToken);

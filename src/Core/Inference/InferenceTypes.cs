@@ -12,6 +12,9 @@ public sealed record CandidateWord(string Word, int Id, bool Known);
 /// <summary>A next-word query checked and encoded (<see cref="LanguageModel.Prepare"/>): its ids start with the line-start token.</summary>
 public sealed record PreparedNextWord(NextWordQuery Query, long[] Ids, IReadOnlyList<string> Unknown, IReadOnlyList<CandidateWord> Candidates);
 
+/// <summary>A score query checked and tokenized (<see cref="LanguageModel.PrepareScore"/>).</summary>
+public sealed record PreparedScore(ScoreQuery Query, IReadOnlyList<string> Tokens);
+
 /// <summary>A token with its probability.</summary>
 /// <param name="Word">The token.</param>
 /// <param name="Probability">p(token | context).</param>

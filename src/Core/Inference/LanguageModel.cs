@@ -149,9 +149,16 @@ public sealed class LanguageModel : IDisposable
     /// Per-token log-probability, rank, entropy and top alternatives of several texts, read in one padded batch
     /// decoded in bounded time chunks (<see cref="TextScorer"/>).
     /// </summary>
-    public IReadOnlyList<ScoreResult> ScoreBatch(IReadOnlyList<ScoreQuery> queries)
+    public IReadOnlyList<ScoreResult> ScoreBatch(IReadOnlyList<ScoreQuery> queries) => ScoreBatch(queries.Select(PrepareScore).ToList());
+
+    /// <summary>Checks and tokenizes a score query (see <see cref="Encode(ScoreQuery)"/>) so the model's thread does not tokenize it again. Callable from any thread.</summary>
+    public PreparedScore PrepareScore(ScoreQuery query) => new(query, Encode(query));
+
+    /// <summary>Scores prepared queries (<see cref="PrepareScore"/>) in one batch.</summary>
+    public IReadOnlyList<ScoreResult> ScoreBatch(IReadOnlyList<PreparedScore> prepared)
     {
-        var tokenLists = queries.Select(Encode).ToList();
+        var queries = prepared.Select(p => p.Query).ToList();
+        var tokenLists = prepared.Select(p => p.Tokens).ToList();
         var ids = tokenLists.Select(t => Prefix(Vocabulary.Encode(t))).ToList();              // [eos, t1..tn]
         var steps = ids.Max(x => x.Length) - 1;
         var b = ids.Count;
