@@ -31,6 +31,8 @@ public sealed record CheckpointState
     public double LearningRate { get; init; }
     /// <summary>Best validation loss so far, null before the first validation.</summary>
     public double? BestValidLoss { get; init; }
+    /// <summary>A warm start's validation loss before its first step (the parent's on this data); null for a cold start.</summary>
+    public double? InitialValidLoss { get; init; }
     /// <summary>Epochs since the validation loss last improved.</summary>
     public int EpochsWithoutImprovement { get; init; }
     /// <summary>Validation perplexity after each finished epoch.</summary>

@@ -49,9 +49,16 @@ public sealed class Trainer(TrainingSpec spec)
         if (resumeState is not null && resumeState.Spec != Spec)
             throw new InvalidSettingException("checkpoint", "the checkpoint belongs to a run with other settings; delete it or use the same settings.");
 
-        var corpus = resumeState is null
-            ? Corpus.Build(splits, Spec.Tokenizer)
-            : Corpus.Encode(splits, Tokenizers.Create(Spec.Tokenizer), Checkpoint.ReadVocabulary(context.CheckpointDirectory!));
+        // A warm start that has not checkpointed yet begins from its parent; after a checkpoint, from the checkpoint.
+        var warm = resumeState is null ? context.WarmStart : null;
+        if (resumeState is null && Spec.Init is not null && warm is null)
+            throw new InvalidSettingException("init", $"the run starts from '{Spec.Init}' but its parent model was not given.");
+        warm?.CheckFits(Spec);
+        var corpus = resumeState is not null
+            ? Corpus.Encode(splits, Tokenizers.Create(Spec.Tokenizer), Checkpoint.ReadVocabulary(context.CheckpointDirectory!))
+            : warm is not null
+                ? Corpus.Encode(splits, Tokenizers.Create(Spec.Tokenizer), warm.Vocabulary)
+                : Corpus.Build(splits, Spec.Tokenizer);
         var vocab = corpus.Vocabulary;
 
         torch.manual_seed(o.Seed);
@@ -61,10 +68,17 @@ public sealed class Trainer(TrainingSpec spec)
             using var train = Batching.Batchify(corpus.Train, o.BatchSize, "batchSize");        // (T, B)
             if (corpus.Valid.Length < 2) throw new CorpusException("valid", "the validation split needs at least 2 tokens.");
             if (corpus.Test.Length < 2) throw new CorpusException("test", "the test split needs at least 2 tokens.");
+            double? initialValidLoss = null;
+            if (warm is not null)
+            {
+                warm.LoadInto(model);
+                initialValidLoss = Evaluator.MeanLoss(model, corpus.Valid, o.EvalBatchSize, o.Bptt, "valid");
+                log?.LogInformation("Warm start from {Parent}: validation perplexity {Ppl:F2} before the first step", warm.Parent, Math.Exp(initialValidLoss.Value));
+            }
             var stepsPerEpoch = Batching.BatchCount(train.shape[0], o.Bptt);
             var optimizer = CreateOptimizer(model, o);
 
-            var state = resumeState ?? new CheckpointState { Spec = Spec, LearningRate = o.LearningRate };
+            var state = resumeState ?? new CheckpointState { Spec = Spec, LearningRate = o.LearningRate, InitialValidLoss = initialValidLoss };
             byte[]? best = null;
             RnnState? hidden = null;
             ResumeInfo? resumedFrom = null;
@@ -103,6 +117,7 @@ public sealed class Trainer(TrainingSpec spec)
                 ValidTokens = corpus.Valid.Length,
                 TestTokens = corpus.Test.Length,
                 VocabularySize = vocab.Count,
+                InitialValidPerplexity = s.InitialValidLoss is { } initial ? Math.Exp(initial) : null,
                 ValidPerplexityHistory = s.ValidHistory,
                 TokensPerSecond = s.SecondsDone > 0 ? s.TokensDone / s.SecondsDone : 0,
             };

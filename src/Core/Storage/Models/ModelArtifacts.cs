@@ -28,6 +28,7 @@ public static class ModelArtifacts
             Training = result.Spec.Training,
             DatasetHash = datasetHash,
             Metrics = result.Metrics,
+            Parent = result.Spec.Init,
         };
         return Save(directory, manifest, result.Model, result.Vocabulary);
     }
@@ -111,6 +112,21 @@ public static class ModelArtifacts
             model?.Dispose();
             throw new ModelFormatException(weights, $"the weights do not fit the architecture in model.json: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The version at <paramref name="directory"/> as the parent of a warm start named <paramref name="parent"/>
+    /// (<c>name@version</c>): its manifest, vocabulary and weights, hash-checked; the weights are loaded by the trainer.
+    /// </summary>
+    public static WarmStart ReadWarmStart(string directory, string parent)
+    {
+        var manifest = ReadManifest(directory);
+        CheckHashes(directory, manifest);
+        var vocabulary = Vocabulary.Load(Path.Combine(directory, manifest.VocabularyFile));
+        if (vocabulary.Count != manifest.VocabularySize)
+            throw new ModelFormatException(Path.Combine(directory, manifest.VocabularyFile),
+                $"the vocabulary has {vocabulary.Count} tokens but model.json says {manifest.VocabularySize}");
+        return new WarmStart(parent, manifest.Architecture, vocabulary, Path.Combine(directory, manifest.WeightsFile));
     }
 
     /// <summary>
