@@ -190,6 +190,7 @@ public static class ModelsApi
             Promoted = v.Promoted,
             Loaded = registry.IsLoaded(key),
             JobId = v.JobId,
+            Parent = v.Parent,
             Metrics = metrics,
         };
     }

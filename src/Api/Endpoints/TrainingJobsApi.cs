@@ -14,6 +14,7 @@ using RnnLmService.Core.Storage.Keys;
 using RnnLmService.Core;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Storage;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
@@ -40,6 +41,8 @@ public static partial class TrainingJobsApi
             .WithSummary("Queue a training job")
             .WithDescription("Body (application/json, CreateTrainingJobRequest): datasetId, modelName, optional priority, promote, uniqueKey, "
                 + "preset (a name from GET /api/presets whose settings the job's own fields override), "
+                + "init (warm start: a model name@version, or a name for its current version, whose tokenizer, vocabulary, architecture and "
+                + "weights the job continues from; a tokenizer or model field that differs is a 400 naming it), "
                 + "and hyperparameters in tokenizer {kind, lowercase, splitPunctuation, maxVocabularySize, minCount}, model {cellType, "
                 + "embeddingSize, hiddenSize, layers, dropout, tieWeights} and training {optimizer, learningRate, annealFactor, clip, "
                 + "weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed}; anything left out takes the engine's default. "
@@ -105,14 +108,17 @@ public static partial class TrainingJobsApi
     }
 
     private static async Task<Accepted<JobResponse>> CreateAsync(
-        HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, IOptions<RnnLmOptions> options, CancellationToken ct)
+        HttpRequest request, JobStore jobs, DatasetStore datasets, ModelVersionStore versions, IArtifactStore artifacts,
+        TimeProvider clock, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
         if (!request.HasJsonContentType())
             throw new UnsupportedMediaTypeException("Send the job as application/json.");
         CreateTrainingJobRequest? body;
+        JsonObject? ownTokenizer, ownModel;
         try
         {
             var node = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
+            (ownTokenizer, ownModel) = (JobParents.OwnSection(node, "tokenizer"), JobParents.OwnSection(node, "model"));
             if (node is JsonObject fields && fields["preset"] is { } presetNode)
             {
                 var name = presetNode.GetValueKind() == JsonValueKind.String ? presetNode.GetValue<string>() : null;
@@ -142,6 +148,8 @@ public static partial class TrainingJobsApi
             Model = body.Model ?? new ModelOptions(),
             Training = body.Training ?? new TrainingOptions(),
         };
+        if (body.Init is not null)
+            spec = await JobParents.InheritAsync(spec, body.Init, ownTokenizer, ownModel, versions, artifacts, ct);
         spec.Validate();
         CheckFitsDataset(spec, dataset);
         CheckFitsMemory(spec, dataset, options.Value.Worker.JobMemoryBudget);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
@@ -15,7 +16,7 @@ public static class StoreServices
     /// <summary>
     /// <see cref="StoreDbContextFactory"/> (also as <c>IDbContextFactory&lt;RnnLmDbContext&gt;</c>), a scoped
     /// <see cref="RnnLmDbContext"/> for health checks, <see cref="JobStore"/>, <see cref="ModelVersionStore"/>,
-    /// <see cref="DatasetStore"/> and <see cref="TimeProvider"/>. Needs <c>IOptions&lt;RnnLmOptions&gt;</c>.
+    /// <see cref="DatasetStore"/>, the <see cref="IArtifactStore"/> and <see cref="TimeProvider"/>. Needs <c>IOptions&lt;RnnLmOptions&gt;</c>.
     /// </summary>
     public static IServiceCollection AddRnnLmStore(this IServiceCollection services)
     {
@@ -30,6 +31,7 @@ public static class StoreServices
             sp.GetRequiredService<IOptions<RnnLmOptions>>().Value,
             sp.GetRequiredService<JobStore>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IArtifactStore>(sp => new FileSystemArtifactStore(sp.GetRequiredService<IOptions<RnnLmOptions>>().Value.DataPath));
         return services;
     }
 }

@@ -52,7 +52,7 @@ public sealed class Trainer(TrainingSpec spec)
         // A warm start that has not checkpointed yet begins from its parent; after a checkpoint, from the checkpoint.
         var warm = resumeState is null ? context.WarmStart : null;
         if (resumeState is null && Spec.Init is not null && warm is null)
-            throw new InvalidSettingException("init", $"the run starts from '{Spec.Init}' but its parent model was not given.");
+            throw new InvalidSettingException("init", $"the run starts from '{Spec.Init}', which is no longer available (deleted before the job started?).");
         warm?.CheckFits(Spec);
         var corpus = resumeState is not null
             ? Corpus.Encode(splits, Tokenizers.Create(Spec.Tokenizer), Checkpoint.ReadVocabulary(context.CheckpointDirectory!))

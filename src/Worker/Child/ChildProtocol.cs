@@ -61,11 +61,12 @@ public static class ExitCodes
 /// <param name="TorchThreads">LibTorch intra-op threads.</param>
 /// <param name="CheckpointIntervalSeconds">A checkpoint at least this often (and at every epoch end).</param>
 /// <param name="ReportEverySteps">Step progress every this many steps.</param>
+/// <param name="InitModelDirectory">A warm start's parent model directory (the spec's <c>init</c>); null for a cold start or when the parent is gone.</param>
 public sealed record JobRunRequest(
     string JobId, string ModelName, string SpecJson, string DatasetSha256,
     string TrainPath, string ValidPath, string TestPath,
     string CheckpointDirectory, string JobCheckpointsDirectory, string StagingDirectory,
-    int TorchThreads, double CheckpointIntervalSeconds, int ReportEverySteps);
+    int TorchThreads, double CheckpointIntervalSeconds, int ReportEverySteps, string? InitModelDirectory = null);
 
 /// <summary>Kinds of <see cref="ChildMessage"/>.</summary>
 public static class ChildMessageTypes

@@ -64,6 +64,7 @@ public static class JobProcess
             var sinceCheckpoint = System.Diagnostics.Stopwatch.StartNew();
             using var result = new Trainer(spec).Run(splits, new TrainingRunContext
             {
+                WarmStart = spec.Init is { } parent && request.InitModelDirectory is { } parentDir ? ModelArtifacts.ReadWarmStart(parentDir, parent) : null,
                 CheckpointDirectory = request.CheckpointDirectory,
                 Resume = true,
                 Cancellation = stop.Token,

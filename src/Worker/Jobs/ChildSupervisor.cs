@@ -57,13 +57,24 @@ public sealed class ChildSupervisor(
         var request = new JobRunRequest(job.Id, job.ModelName, job.SpecJson, dataset.Sha256,
             datasets.SplitPath(dataset, "train"), datasets.SplitPath(dataset, "valid"), datasets.SplitPath(dataset, "test"),
             claimDir, paths.JobCheckpoints(job.Id), paths.Staging(job.Id, token), torchThreads,
-            options.CheckpointInterval.TotalSeconds, ReportEverySteps: 10);
+            options.CheckpointInterval.TotalSeconds, ReportEverySteps: 10, InitModelDirectory: await ParentDirectoryAsync(job));
         await process.StandardInput.WriteLineAsync(JsonSerializer.Serialize(request, ChildProtocol.Json));
         await process.StandardInput.FlushAsync(CancellationToken.None);
         logger.LogInformation("Job {JobId} (attempt {Attempt}) trains in process {Pid} with {Threads} torch thread(s)", job.Id, job.Attempts, process.Id, torchThreads);
 
         var end = await SuperviseAsync(job, process, stopping);
         await ConcludeAsync(job, process, end);
+    }
+
+    /// <summary>The directory of a warm start's parent (<c>init</c>), null for a cold start or a parent deleted since (a job that has
+    /// checkpointed does not need it; one that has not fails naming <c>init</c>).</summary>
+    private async Task<string?> ParentDirectoryAsync(TrainingJobRecord job)
+    {
+        if (JobSpecJson.Deserialize(job.SpecJson).Init is not { } init) return null;
+        var at = init.LastIndexOf('@');
+        if (at < 0 || !int.TryParse(init[(at + 1)..], out var version)) return null;
+        var record = await StoreFailures.Retry.ExecuteAsync(async ct => await versions.GetAsync(init[..at], version, ct), CancellationToken.None);
+        return record is null ? null : paths.Absolute(record.ArtifactPath);
     }
 
     /// <summary>What the supervision saw: why it stopped the process (if it did) and the process's last words.</summary>

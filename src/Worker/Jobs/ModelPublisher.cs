@@ -25,7 +25,11 @@ public sealed class ModelPublisher(JobStore jobs, JobPaths paths, ILogger<ModelP
     {
         var staging = paths.Staging(job.Id, job.ClaimToken!);
         var relative = JobPaths.RelativeModel(job.ModelName, version);
-        var record = new ModelVersionRecord { Name = job.ModelName, Version = version, ArtifactPath = relative, MetricsJson = metricsJson, CreatedAt = now };
+        var record = new ModelVersionRecord
+        {
+            Name = job.ModelName, Version = version, ArtifactPath = relative, MetricsJson = metricsJson, CreatedAt = now,
+            Parent = JobSpecJson.Deserialize(job.SpecJson).Init,
+        };
         var committed = await StoreFailures.Retry.ExecuteAsync(async ct =>
             await jobs.CompleteSucceededAsync(job.Id, job.ClaimToken!, record, job.Promote, testPerplexity, ct), CancellationToken.None);
         if (!committed)
