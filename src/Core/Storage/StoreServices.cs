@@ -31,7 +31,11 @@ public static class StoreServices
             sp.GetRequiredService<IOptions<RnnLmOptions>>().Value,
             sp.GetRequiredService<JobStore>(),
             sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<IArtifactStore>(sp => new FileSystemArtifactStore(sp.GetRequiredService<IOptions<RnnLmOptions>>().Value.DataPath));
+        services.TryAddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<RnnLmOptions>>().Value;
+            return ArtifactStores.Create(o.Storage, o.DataPath);
+        });
         return services;
     }
 }
