@@ -30,7 +30,8 @@ public static class StoreServices
             sp.GetRequiredService<IDbContextFactory<RnnLmDbContext>>(),
             sp.GetRequiredService<IOptions<RnnLmOptions>>().Value,
             sp.GetRequiredService<JobStore>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IArtifactStore>()));
         services.TryAddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<RnnLmOptions>>().Value;

@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using RnnLmService.Core.Configuration;
+using RnnLmService.Core;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
@@ -18,7 +20,7 @@ namespace RnnLmService.Worker.Jobs;
 /// (<see cref="JobStore.RecordCrashAsync"/>: retried from the checkpoint with back-off, failed after <c>MaxCrashes</c>).
 /// </summary>
 public sealed class ChildSupervisor(
-    JobStore jobs, DatasetStore datasets, ModelVersionStore versions, ModelPublisher publisher, JobPaths paths,
+    JobStore jobs, DatasetStore datasets, ModelVersionStore versions, ModelPublisher publisher, JobPaths paths, IArtifactStore artifacts,
     WorkerOptions options, int torchThreads, TimeProvider clock, ILogger logger)
 {
     private enum StopReason { None, Cancelled, LeaseLost, Shutdown }
@@ -38,6 +40,18 @@ public sealed class ChildSupervisor(
             await FailAsync(job, $"Dataset '{job.DatasetId}' no longer exists.");
             return;
         }
+        string? datasetDir;
+        try { datasetDir = await datasets.LocalDirectoryAsync(dataset, CancellationToken.None); }
+        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+        {
+            await CrashAsync(job, $"The dataset's files could not be fetched from the artifact store ({e.Message}).");
+            return;
+        }
+        if (datasetDir is null)
+        {
+            await FailAsync(job, $"The files of dataset '{job.DatasetId}' are missing from the artifact store.");
+            return;
+        }
         var claimDir = paths.ClaimCheckpoints(job.Id, token);
         try { Directory.CreateDirectory(claimDir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -55,7 +69,7 @@ public sealed class ChildSupervisor(
         }
         using var _ = process;
         var request = new JobRunRequest(job.Id, job.ModelName, job.SpecJson, dataset.Sha256,
-            datasets.SplitPath(dataset, "train"), datasets.SplitPath(dataset, "valid"), datasets.SplitPath(dataset, "test"),
+            DatasetStore.SplitPath(datasetDir, "train"), DatasetStore.SplitPath(datasetDir, "valid"), DatasetStore.SplitPath(datasetDir, "test"),
             claimDir, paths.JobCheckpoints(job.Id), paths.Staging(job.Id, token), torchThreads,
             options.CheckpointInterval.TotalSeconds, ReportEverySteps: 10, InitModelDirectory: await ParentDirectoryAsync(job));
         await process.StandardInput.WriteLineAsync(JsonSerializer.Serialize(request, ChildProtocol.Json));
@@ -74,7 +88,13 @@ public sealed class ChildSupervisor(
         var at = init.LastIndexOf('@');
         if (at < 0 || !int.TryParse(init[(at + 1)..], out var version)) return null;
         var record = await StoreFailures.Retry.ExecuteAsync(async ct => await versions.GetAsync(init[..at], version, ct), CancellationToken.None);
-        return record is null ? null : paths.Absolute(record.ArtifactPath);
+        if (record is null) return null;
+        try { return await artifacts.GetModelDirectoryAsync(record.ArtifactPath, CancellationToken.None); }
+        catch (ModelFormatException e)
+        {
+            logger.LogWarning("Job {JobId}: the parent {Parent} cannot be read: {Reason}", job.Id, init, e.Reason);
+            return null;
+        }
     }
 
     /// <summary>What the supervision saw: why it stopped the process (if it did) and the process's last words.</summary>

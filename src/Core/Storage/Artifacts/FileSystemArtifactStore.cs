@@ -11,6 +11,9 @@ public sealed class FileSystemArtifactStore(string dataPath) : IArtifactStore
     /// <inheritdoc />
     public string Provider => "filesystem";
 
+    /// <inheritdoc />
+    public bool PutsByRename => true;
+
     /// <summary>The absolute path of a relative artifact path.</summary>
     public string Local(string path) => Path.Combine(Root, ArtifactPaths.Check(path));
 
@@ -54,7 +57,11 @@ public sealed class FileSystemArtifactStore(string dataPath) : IArtifactStore
     public Task DeleteAsync(string path, CancellationToken ct = default)
     {
         var local = Local(path);
-        if (Directory.Exists(local)) Directory.Delete(local, recursive: true);
+        if (!Directory.Exists(local)) return Task.CompletedTask;
+        // Renamed first, so no reader ever sees a half-deleted directory under its name.
+        var doomed = Path.Combine(Path.GetDirectoryName(local)!, $".deleted-{Path.GetFileName(local)}-{Guid.NewGuid():N}");
+        Directory.Move(local, doomed);
+        Directory.Delete(doomed, recursive: true);
         return Task.CompletedTask;
     }
 }

@@ -15,6 +15,13 @@ public interface IArtifactStore
     string Provider { get; }
 
     /// <summary>
+    /// True when <see cref="PutDirectoryAsync"/> is one atomic rename (file system): a publisher may record a version first
+    /// and put it after. False when it is an upload that takes time (S3): the artifact is put before it is recorded, so
+    /// whoever reads the record finds the files.
+    /// </summary>
+    bool PutsByRename { get; }
+
+    /// <summary>
     /// Stores the complete local directory <paramref name="localDirectory"/> at <paramref name="path"/> and removes the
     /// local copy: the file system renames it into place (nothing when <paramref name="path"/> exists already); S3 uploads
     /// each file, <paramref name="commitFile"/> last, so a reader that finds that file finds all the others.

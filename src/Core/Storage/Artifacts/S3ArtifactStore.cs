@@ -45,6 +45,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     /// <inheritdoc />
     public string Provider => "s3";
 
+    /// <inheritdoc />
+    public bool PutsByRename => false;
+
     private volatile bool _bucketReady;
 
     /// <summary>Creates the bucket when it does not exist (before the first write, so a fresh MinIO needs no manual step).</summary>
