@@ -46,7 +46,8 @@ public static class TrainingServices
             sp.GetRequiredService<JobStore>(), sp.GetRequiredService<DatasetStore>(), sp.GetRequiredService<ModelVersionStore>(),
             sp.GetRequiredService<ModelPublisher>(), sp.GetRequiredService<JobPaths>(), sp.GetRequiredService<IArtifactStore>(),
             sp.GetRequiredService<IOptions<RnnLmOptions>>().Value.Worker, threads,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChildSupervisor>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChildSupervisor>>(),
+            sp.GetRequiredService<IOptions<RnnLmOptions>>().Value.Storage is { IsS3: true } storage ? storage.S3 : null));
         services.AddHostedService<TrainingWorker>();
         return services;
     }

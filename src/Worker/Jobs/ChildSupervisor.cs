@@ -21,7 +21,7 @@ namespace RnnLmService.Worker.Jobs;
 /// </summary>
 public sealed class ChildSupervisor(
     JobStore jobs, DatasetStore datasets, ModelVersionStore versions, ModelPublisher publisher, JobPaths paths, IArtifactStore artifacts,
-    WorkerOptions options, int torchThreads, TimeProvider clock, ILogger logger)
+    WorkerOptions options, int torchThreads, TimeProvider clock, ILogger logger, S3StorageOptions? objectStorage = null)
 {
     private enum StopReason { None, Cancelled, LeaseLost, Shutdown }
 
@@ -71,7 +71,8 @@ public sealed class ChildSupervisor(
         var request = new JobRunRequest(job.Id, job.ModelName, job.SpecJson, dataset.Sha256,
             DatasetStore.SplitPath(datasetDir, "train"), DatasetStore.SplitPath(datasetDir, "valid"), DatasetStore.SplitPath(datasetDir, "test"),
             claimDir, paths.JobCheckpoints(job.Id), paths.Staging(job.Id, token), torchThreads,
-            options.CheckpointInterval.TotalSeconds, ReportEverySteps: 10, InitModelDirectory: await ParentDirectoryAsync(job));
+            options.CheckpointInterval.TotalSeconds, ReportEverySteps: 10, InitModelDirectory: await ParentDirectoryAsync(job),
+            ObjectStorage: objectStorage);
         await process.StandardInput.WriteLineAsync(JsonSerializer.Serialize(request, ChildProtocol.Json));
         await process.StandardInput.FlushAsync(CancellationToken.None);
         logger.LogInformation("Job {JobId} (attempt {Attempt}) trains in process {Pid} with {Threads} torch thread(s)", job.Id, job.Attempts, process.Id, torchThreads);
@@ -191,6 +192,7 @@ public sealed class ChildSupervisor(
             {
                 // A cancelled job leaves no half model: its checkpoints and staging go too.
                 publisher.TryDelete(paths.JobCheckpoints(job.Id));
+                await publisher.TryDeleteStoredCheckpointsAsync(job.Id);
                 publisher.TryDelete(paths.Staging(job.Id, job.ClaimToken!));
             }
             logger.LogInformation("Job {JobId} cancelled", job.Id);

@@ -48,7 +48,19 @@ public sealed class ModelPublisher(JobStore jobs, JobPaths paths, IArtifactStore
         if (artifacts.PutsByRename) await PlaceAsync(artifacts, staging, relative);
         TryDelete(staging);
         TryDelete(paths.JobCheckpoints(job.Id));
+        await TryDeleteStoredCheckpointsAsync(job.Id);
         return true;
+    }
+
+    /// <summary>Deletes the job's checkpoints kept in object storage (<c>checkpoints/{jobId}</c>; none with the file system).</summary>
+    internal async Task TryDeleteStoredCheckpointsAsync(string jobId)
+    {
+        if (artifacts.PutsByRename) return;   // the file system's are the local ones, deleted with them
+        try { await artifacts.DeleteAsync($"checkpoints/{jobId}"); }
+        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+        {
+            logger.LogWarning("Could not delete the stored checkpoints of job {JobId}: {Reason}", jobId, e.Message);
+        }
     }
 
     /// <summary>

@@ -70,6 +70,7 @@ public sealed class ObjectStorageTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(["test.txt", "train.txt", "valid.txt"], await bucket.ListAsync($"datasets/{datasetId}"));
         Assert.Contains("model.json", await bucket.ListAsync("models/s3-model/1"));
         Assert.Equal("s3-model@1", (await bucket.ReadModelManifestAsync("models/s3-child/1")).Parent);
+        Assert.Empty(await bucket.ListAsync("checkpoints"));   // a succeeded job's stored checkpoints are deleted with it
         foreach (var data in new[] { api.DataDirectory, workerData })
         {
             Assert.False(Directory.Exists(Path.Combine(data, "datasets", datasetId)), $"{data} holds the dataset");
