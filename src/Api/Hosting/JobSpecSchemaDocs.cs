@@ -65,6 +65,12 @@ internal sealed class JobSpecSchemaDocs : ISchemaFilter
             s.Pattern = ModelNames.Pattern;   // its models are named {name}-{point}
             return;
         }
+        if (context.MemberInfo is PropertyInfo { Name: "Init" } && context.MemberInfo.DeclaringType?.Name == "CreateTrainingJobRequest")
+        {
+            s.Pattern = ModelNames.AddressPattern;
+            s.MaxLength = ModelNames.MaxLength + 11;   // '@' and a 10-digit version
+            return;
+        }
         if (!SpecTypes.Contains(type) || s.Properties is null) return;
         var defaults = JsonSerializer.SerializeToNode(Activator.CreateInstance(type), type, JobSpecJson.Options)!.AsObject();
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))

@@ -19,6 +19,10 @@ public sealed class RnnLmOptions
     [Required]
     public StoreOptions Store { get; set; } = new();
 
+    /// <summary>Where datasets, checkpoints and model versions live: the data directory (default) or an S3 bucket.</summary>
+    [Required]
+    public StorageOptions Storage { get; set; } = new();
+
     /// <summary>The training worker.</summary>
     [Required]
     public WorkerOptions Worker { get; set; } = new();

@@ -49,9 +49,17 @@ public sealed class Trainer(TrainingSpec spec)
         if (resumeState is not null && resumeState.Spec != Spec)
             throw new InvalidSettingException("checkpoint", "the checkpoint belongs to a run with other settings; delete it or use the same settings.");
 
-        var corpus = resumeState is null
-            ? Corpus.Build(splits, Spec.Tokenizer)
-            : Corpus.Encode(splits, Tokenizers.ForTraining(Spec.Tokenizer, splits.Train), Checkpoint.ReadVocabulary(context.CheckpointDirectory!));
+        // A warm start that has not checkpointed yet begins from its parent; after a checkpoint, from the checkpoint.
+        // Either way the text is read with the parent's tokenizer (a BPE parent's merges, never ones learnt from the new text).
+        var warm = resumeState is null ? context.WarmStart : null;
+        if (resumeState is null && Spec.Init is not null && warm is null)
+            throw new InvalidSettingException("init", $"the run starts from '{Spec.Init}', which is no longer available (deleted before the job started?).");
+        warm?.CheckFits(Spec);
+        var corpus = resumeState is not null
+            ? Corpus.Encode(splits, ResumeTokenizer(context, splits), Checkpoint.ReadVocabulary(context.CheckpointDirectory!))
+            : warm is not null
+                ? Corpus.Encode(splits, warm.Tokenizer, warm.Vocabulary)
+                : Corpus.Build(splits, Spec.Tokenizer);
         var vocab = corpus.Vocabulary;
 
         torch.manual_seed(o.Seed);
@@ -61,10 +69,17 @@ public sealed class Trainer(TrainingSpec spec)
             using var train = Batching.Batchify(corpus.Train, o.BatchSize, "batchSize");        // (T, B)
             if (corpus.Valid.Length < 2) throw new CorpusException("valid", "the validation split needs at least 2 tokens.");
             if (corpus.Test.Length < 2) throw new CorpusException("test", "the test split needs at least 2 tokens.");
+            double? initialValidLoss = null;
+            if (warm is not null)
+            {
+                warm.LoadInto(model);
+                initialValidLoss = Evaluator.MeanLoss(model, corpus.Valid, o.EvalBatchSize, o.Bptt, "valid");
+                log?.LogInformation("Warm start from {Parent}: validation perplexity {Ppl:F2} before the first step", warm.Parent, Math.Exp(initialValidLoss.Value));
+            }
             var stepsPerEpoch = Batching.BatchCount(train.shape[0], o.Bptt);
             var optimizer = CreateOptimizer(model, o);
 
-            var state = resumeState ?? new CheckpointState { Spec = Spec, LearningRate = o.LearningRate };
+            var state = resumeState ?? new CheckpointState { Spec = Spec, LearningRate = o.LearningRate, InitialValidLoss = initialValidLoss };
             byte[]? best = null;
             RnnState? hidden = null;
             ResumeInfo? resumedFrom = null;
@@ -106,6 +121,7 @@ public sealed class Trainer(TrainingSpec spec)
                 ValidTokens = corpus.Valid.Length,
                 TestTokens = corpus.Test.Length,
                 VocabularySize = vocab.Count,
+                InitialValidPerplexity = s.InitialValidLoss is { } initial ? Math.Exp(initial) : null,
                 ValidPerplexityHistory = s.ValidHistory,
                 TokensPerSecond = s.SecondsDone > 0 ? s.TokensDone / s.SecondsDone : 0,
                 TestBitsPerCharacter = test.Nats / Math.Log(2) / Math.Max(1, testCharacters),
@@ -129,6 +145,19 @@ public sealed class Trainer(TrainingSpec spec)
     }
 
     /// <summary>The size of the weights file the model saves as (the same serialisation <c>ModelArtifacts</c> writes).</summary>
+    /// <summary>
+    /// The tokenizer a resumed run reads its text with: a BPE run's merges from its checkpoint (or, in checkpoints written
+    /// before they were kept there, a warm start's parent's merges, else merges learnt again from the training split,
+    /// deterministically); word and character tokenizers are created from the spec.
+    /// </summary>
+    private ITokenizer ResumeTokenizer(TrainingRunContext context, CorpusSplits splits)
+    {
+        if (Spec.Tokenizer.Kind != TokenizerKind.Bpe) return Tokenizers.Create(Spec.Tokenizer);
+        if (Checkpoint.ReadMerges(context.CheckpointDirectory!) is { } merges) return Tokenizers.Create(Spec.Tokenizer, merges);
+        if (Spec.Init is not null && context.WarmStart is { } parent) return parent.Tokenizer;
+        return Tokenizers.ForTraining(Spec.Tokenizer, splits.Train);
+    }
+
     private static long WeightsBytes(RnnLanguageModel model)
     {
         using var stream = new MemoryStream();

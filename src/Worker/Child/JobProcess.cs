@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using RnnLmService.Core;
 using RnnLmService.Core.Storage;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Jobs;
 using RnnLmService.Core.Storage.Models;
 using RnnLmService.Core.Text;
@@ -56,6 +57,11 @@ public static class JobProcess
 
             var spec = JobSpecJson.Deserialize(request.SpecJson);
             AdoptNewestCheckpoint(request, logger);
+            using var bucket = request.ObjectStorage is { } s3
+                ? new S3ArtifactStore(s3, Path.Combine(request.JobCheckpointsDirectory, ".cache"))
+                : null;
+            var remote = bucket is null ? null : new RemoteCheckpoints(bucket, request.JobId, Path.GetFileName(request.CheckpointDirectory), logger);
+            remote?.AdoptIfNewer(request.CheckpointDirectory, TryReadState(request.CheckpointDirectory)?.GlobalStep ?? -1);
             var splits = new CorpusSplits(
                 CorpusReader.ReadUtf8(request.TrainPath, "train"),
                 CorpusReader.ReadUtf8(request.ValidPath, "valid"),
@@ -64,6 +70,7 @@ public static class JobProcess
             var sinceCheckpoint = System.Diagnostics.Stopwatch.StartNew();
             using var result = new Trainer(spec).Run(splits, new TrainingRunContext
             {
+                WarmStart = spec.Init is { } parent && request.InitModelDirectory is { } parentDir ? ModelArtifacts.ReadWarmStart(parentDir, parent) : null,
                 CheckpointDirectory = request.CheckpointDirectory,
                 Resume = true,
                 Cancellation = stop.Token,
@@ -74,6 +81,7 @@ public static class JobProcess
                 Resumed = r => Send(new ChildMessage { Type = ChildMessageTypes.Resumed, Epoch = r.Epoch, Step = r.Step, GlobalStep = r.GlobalStep }),
                 Checkpointed = r =>
                 {
+                    remote?.Upload(Checkpoint.LatestDirectory(request.CheckpointDirectory)!, r.GlobalStep);
                     sinceCheckpoint.Restart();
                     Send(new ChildMessage { Type = ChildMessageTypes.Checkpointed, Epoch = r.Epoch, Step = r.Step, GlobalStep = r.GlobalStep });
                 },

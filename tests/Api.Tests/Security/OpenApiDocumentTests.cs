@@ -100,6 +100,8 @@ public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<K
 
         var request = schemas.GetProperty("CreateTrainingJobRequest").GetProperty("properties");
         Assert.Equal("^[a-z0-9][a-z0-9._-]{0,63}$", request.GetProperty("modelName").GetProperty("pattern").GetString());
+        // A warm start's parent: name or name@version.
+        Assert.Equal("^[a-z0-9][a-z0-9._-]{0,63}(@[1-9][0-9]{0,9})?$", request.GetProperty("init").GetProperty("pattern").GetString());
         var body = doc.RootElement.GetProperty("paths").GetProperty("/api/training-jobs").GetProperty("post").GetProperty("requestBody");
         Assert.Equal("my-model", body.GetProperty("content").GetProperty("application/json").GetProperty("example").GetProperty("modelName").GetString());
     }
