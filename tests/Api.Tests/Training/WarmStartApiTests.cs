@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using RnnLmService.Core.Storage.Jobs;
 using RnnLmService.Core.Storage.Models;
@@ -56,6 +57,9 @@ public sealed class WarmStartApiTests(ServiceFactory service) : IClassFixture<Se
     [InlineData("""{"init": "warm-fixed@1", "model": {"hiddenSize": 48}}""", "model.hiddenSize")]
     [InlineData("""{"init": "warm-fixed@1", "model": {"cellType": "lstm"}}""", "model.cellType")]
     [InlineData("""{"init": "warm-fixed@1", "tokenizer": {"kind": "character"}}""", "tokenizer.kind")]
+    [InlineData("""{"init": "warm-fixed@1", "tokenizer": {"kind": "bpe", "vocabularySize": 500}}""", "tokenizer.vocabularySize")]
+    [InlineData("""{"init": "warm-fixed@1", "model": {"adaptiveSoftmaxCutoffs": [4, 8]}}""", "model.adaptiveSoftmaxCutoffs")]
+    [InlineData("""{"init": "warm-fixed@1", "preset": "fast", "model": {"hiddenSize": 256}}""", "model.hiddenSize")]
     public async Task An_unknown_parent_or_a_contradicting_field_is_a_400_naming_it(string fields, string field)
     {
         await EnsureFixedParentAsync();
@@ -68,6 +72,54 @@ public sealed class WarmStartApiTests(ServiceFactory service) : IClassFixture<Se
         var problem = await Api.AssertProblemAsync(response, 400, field);
         if (field == "init" && !fields.Contains("Bad")) Assert.Contains("GET /api/models", problem.GetRawText());
         Assert.Equal(0, (await service.Services.GetRequiredService<JobStore>().ListAsync(null, 0, 500)).Items.Count(j => j.ModelName == "warm-refused"));
+    }
+
+    [Fact]
+    public async Task Every_field_that_contradicts_the_parent_is_named_in_one_answer()
+    {
+        await EnsureFixedParentAsync();
+        var dataset = (await Api.UploadTextAsync(_client, Api.Cycle(40, 3))).GetProperty("id").GetString()!;
+        var response = await _client.PostAsJsonAsync("/api/training-jobs", new
+        {
+            datasetId = dataset, modelName = "warm-refused", init = "warm-fixed@1",
+            tokenizer = new { kind = "bpe" }, model = new { hiddenSize = 48, adaptiveSoftmaxCutoffs = new[] { 4, 8 } },
+        });
+        var problem = await Api.AssertProblemAsync(response, 400, "tokenizer.kind");
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("model.hiddenSize", out _) && errors.TryGetProperty("model.adaptiveSoftmaxCutoffs", out _), errors.GetRawText());
+    }
+
+    [Fact]
+    public async Task A_preset_gives_way_to_the_parents_architecture_and_keeps_its_training_recipe()
+    {
+        await EnsureFixedParentAsync();
+        var dataset = (await Api.UploadTextAsync(_client, Api.Cycle(60, 4))).GetProperty("id").GetString()!;
+        var id = await QueueAsync(new { datasetId = dataset, modelName = "warm-preset", init = "warm-fixed@1", preset = "fast" });
+        var spec = (await Api.GetJobAsync(_client, id)).GetProperty("spec");
+        await _client.PostAsync($"/api/training-jobs/{id}/cancel", null);   // only the spec is under test
+        Assert.Equal("warm-fixed@1", spec.GetProperty("init").GetString());
+        Assert.Equal(16, spec.GetProperty("model").GetProperty("hiddenSize").GetInt32());      // the parent's, not fast's 256
+        Assert.Equal("gru", spec.GetProperty("model").GetProperty("cellType").GetString());
+        Assert.Equal("adamW", spec.GetProperty("training").GetProperty("optimizer").GetString()); // fast's recipe
+        Assert.Equal(32, spec.GetProperty("training").GetProperty("batchSize").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("""{"model.hiddenSize": [16, 32]}""", "warm-fixed@1", "points[1].model.hiddenSize")]
+    [InlineData("""{"training.bptt": [4, 8]}""", "no-such-model@1", "points[0].init")]
+    [InlineData("""{"init": ["warm-fixed@1", "no-such-model@1"]}""", "warm-fixed@1", "points[1].init")]
+    public async Task A_sweep_checks_each_points_init_like_a_job(string grid, string init, string field)
+    {
+        await EnsureFixedParentAsync();
+        var dataset = (await Api.UploadTextAsync(_client, Api.Cycle(40, 3))).GetProperty("id").GetString()!;
+        var sweep = new JsonObject
+        {
+            ["name"] = "warm-sweep", ["datasetId"] = dataset, ["grid"] = JsonNode.Parse(grid),
+            ["base"] = new JsonObject { ["init"] = init, ["training"] = new JsonObject { ["epochs"] = 1, ["batchSize"] = 4, ["bptt"] = 8 } },
+        };
+        var response = await _client.PostAsync("/api/sweeps", new StringContent(sweep.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        await Api.AssertProblemAsync(response, 400, field);
+        Assert.DoesNotContain((await service.Services.GetRequiredService<JobStore>().ListAsync(null, 0, 500)).Items, j => j.ModelName.StartsWith("warm-sweep"));
     }
 
     private static readonly SemaphoreSlim FixedParentGate = new(1, 1);
