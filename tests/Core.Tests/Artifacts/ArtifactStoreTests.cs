@@ -96,6 +96,38 @@ public sealed class ArtifactStoreTests(ArtifactStoreTests.Server server) : IClas
 
     [Theory]
     [MemberData(nameof(Providers))]
+    public async Task A_format_3_model_travels_with_its_bpe_merges_and_adaptive_softmax(string provider)
+    {
+        using var dir = new TempDir();
+        var store = Create(provider, dir);
+        var staged = dir.Sub("staged-model");
+        var merges = new BpeMerges([("a", "b"), ("ab", "c")]);
+        var vocabulary = Vocabulary.BuildComplete(["ab", "c", "abc"], merges.Tokens());
+        var architecture = new ModelOptions
+        {
+            CellType = CellType.Gru, EmbeddingSize = 8, HiddenSize = 8, Layers = 1, Dropout = 0, TieWeights = false,
+            AdaptiveSoftmaxCutoffs = new[] { 8, 40 }, AdaptiveSoftmaxDivValue = 2,
+        };
+        ModelManifest written;
+        using (var model = new RnnLanguageModel(vocabulary.Count, architecture))
+            written = ModelArtifacts.Save(staged, new ModelManifest
+            {
+                Name = "sub", Version = 1, Architecture = architecture, Tokenizer = new TokenizerOptions { Kind = TokenizerKind.Bpe, VocabularySize = vocabulary.Count },
+                Training = new TrainingOptions(), Metrics = new TrainingMetrics(),
+            }, model, vocabulary, merges);
+        Assert.Equal(3, written.FormatVersion);
+
+        await store.PutDirectoryAsync(staged, "models/sub/1", ModelArtifacts.ManifestFile);
+        var local = await store.GetModelDirectoryAsync("models/sub/1");
+        var (loaded, served, _) = ModelArtifacts.Load(local);
+        using (served) Assert.True(served.Options.IsAdaptive);
+        Assert.Equal(written.Files, loaded.Files);
+        Assert.Contains(ModelArtifacts.MergesFileName, loaded.Files!.Keys);
+        Assert.Equal(merges.Merges, ((BpeTokenizer)ModelArtifacts.ReadTokenizer(local, loaded)).Merges.Merges);
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
     public async Task A_path_that_could_leave_the_store_is_refused(string provider)
     {
         using var dir = new TempDir();
