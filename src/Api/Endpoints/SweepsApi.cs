@@ -43,7 +43,7 @@ public static class SweepsApi
                 + "is a 400 naming points[i].field, and nothing is queued); then one ordinary job per point, with model {name}-{point}, is queued "
                 + "with the sweep in one transaction. Answers 202 with Location of the sweep.")
             .WithDocumentedBody(typeof(CreateSweepRequest), jsonExample: """
-                {"name": "bptt-sweep", "datasetId": "ds_0123456789abcdef",
+                {"name": "bptt-sweep", "datasetId": "01a21fb3047a7dc3a7714047bafa6061",
                  "base": {"preset": "fast", "training": {"maxMinutes": 5}},
                  "grid": {"training.bptt": [35, 70], "model.embeddingSize": [128, 256]}}
                 """)

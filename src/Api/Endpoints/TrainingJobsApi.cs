@@ -48,7 +48,7 @@ public static partial class TrainingJobsApi
                 + "weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed}; anything left out takes the engine's default. "
                 + "Every value is checked with its range (400 naming the field); answers 202 with Location of the queued job.")
             .WithDocumentedBody(typeof(CreateTrainingJobRequest), jsonExample: """
-                {"datasetId": "ds_0123456789abcdef", "modelName": "my-model", "promote": true,
+                {"datasetId": "01a21fb3047a7dc3a7714047bafa6061", "modelName": "my-model", "promote": true,
                  "model": {"cellType": "lstm", "embeddingSize": 200, "hiddenSize": 200, "layers": 2, "dropout": 0.2},
                  "training": {"epochs": 6, "batchSize": 20, "bptt": 35, "learningRate": 20}}
                 """)
