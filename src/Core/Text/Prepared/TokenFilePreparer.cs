@@ -55,7 +55,8 @@ public sealed class TokenFilePreparer(PreparationSettings? settings = null, ILog
                 }
             }
             logger?.LogInformation("Waiting for another process preparing the token files ({Key})", key.DirectoryName);
-            Task.Delay(_settings.WaitInterval, ct).Wait(ct);
+            ct.WaitHandle.WaitOne(_settings.WaitInterval);
+            ct.ThrowIfCancellationRequested();
         }
     }
 
