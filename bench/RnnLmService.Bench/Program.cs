@@ -13,6 +13,7 @@ using RnnLmService.Core;
 //   load next-word|generate|typing|long <url> [model= concurrency=1,8,64 streams=1,16 tokens=100,400 pid= ...]   load on a running service
 //   bare-serving <modelDir> [batch=32 streams=1,16 tokens=200 seconds=15]   the bare TorchSharp limit of serving (issue 12)
 //   genstep <modelDir> [streams=16 tokens=200 reps=3]   the service's generation step next to the bare loop's, in process
+//   prepare <dir> [work=DIR budget=1000000]        a training job's dataset preparation (token files), timed, with peak RSS
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: normalize <in> <outDir> | throughput|quality|kn|overhead <dir> [k=v...] | train <corpus.txt> [k=v...]"
@@ -40,5 +41,6 @@ return args[0] switch
     "train" => TrainFile.Run(args[1..]),
     "bare-serving" => BareServing.Run(args[1], rest),
     "genstep" => GenStep.Run(args[1], rest),
+    "prepare" => PrepareBench.Run(args[1], rest),
     var c => throw new ArgumentException($"unknown command '{c}'"),
 };

@@ -121,7 +121,7 @@ public sealed class TokenFilePreparer(PreparationSettings? settings = null, ILog
                 TrainTokens = tokens[0], ValidTokens = tokens[1], TestTokens = tokens[2],
                 DistinctTokens = counting.Distinct,
                 RankedTokens = vocabulary.Count,
-                Bytes = Splits.Sum(s => new FileInfo(Path.Combine(datasetDirectory, s + ".txt")).Length),
+                Bytes = Splits.Sum(s => SizeOf(Path.Combine(datasetDirectory, s + ".txt"))),
                 CountingRuns = counting.Runs,
                 CountingSeconds = counting.Seconds,
                 EncodingSeconds = encoding.Elapsed.TotalSeconds,
@@ -167,6 +167,13 @@ public sealed class TokenFilePreparer(PreparationSettings? settings = null, ILog
             output.Flush(flushToDisk: true);
         }
         File.Move(temp, target);
+    }
+
+    /// <summary>The length of the file's contents (a symbolic link's target, not the link).</summary>
+    private static long SizeOf(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return stream.Length;
     }
 
     private static void TryWriteFailed(string statusPath, PreparationStatus status, Exception e)
