@@ -86,7 +86,7 @@ def summarize(path, url, big_id):
     mib = lambda b: f"{b / 2**20:.0f} MiB"
     d = call(url, f"/api/datasets/{big_id}")
     prep = [p for p in d["preparations"] if p["status"] == "ready"][0]
-    print(f"1 GB dataset: {d['bytes'] / 1e6:.0f} MB, {prep['tokens']['train']} train tokens, {prep['distinctTokens']} distinct; "
+    print(f"dataset {d['name']}: {d['bytes'] / 1e6:.0f} MB, {prep['tokens']['train']} train tokens, {prep['distinctTokens']} distinct; "
           f"preparation {prep['seconds']:.0f} s = {d['bytes'] / 1e6 / prep['seconds']:.1f} MB/s (count + encode, two passes over train)")
     for r in rows:
         if r.get("phase") == "upload":
@@ -101,8 +101,8 @@ def summarize(path, url, big_id):
     bare = [r["tokensPerSecond"] for r in rows if str(r.get("contender", "")).startswith("bare")]
     if big and kjv and bare:
         b, k, m = statistics.median(big), statistics.median(kjv), statistics.median(bare)
-        print(f"tokens/s (medians, interleaved): 1 GB token files {b:.0f} {big}, KJV token files {k:.0f} {kjv}, "
-              f"bare loop in-memory {m:.0f} {bare}; 1 GB / KJV = {b / k:.2f}x, 1 GB / bare = {b / m:.2f}x")
+        print(f"tokens/s (medians, interleaved): big token files {b:.0f} {big}, KJV token files {k:.0f} {kjv}, "
+              f"bare loop in-memory {m:.0f} {bare}; big / KJV = {b / k:.2f}x, big / bare = {b / m:.2f}x")
     print(f"peak RSS over all jobs: API {mib(max(r.get('apiPeakRssBytes', 0) for r in rows))}, "
           f"training processes {mib(max(r.get('childPeakRssBytes', 0) for r in rows))}")
 
