@@ -154,9 +154,11 @@ public sealed record DatasetPreparation
     public string? Reason { get; init; }
 
     /// <summary>When the current or last attempt started (UTC), while not ready.</summary>
+    /// <example>2026-12-03T14:00:00Z</example>
     public DateTime? StartedAt { get; init; }
 
     /// <summary>When it became ready (UTC).</summary>
+    /// <example>2026-12-03T14:05:00Z</example>
     public DateTime? PreparedAt { get; init; }
 
     /// <summary>Token ids per split, once ready.</summary>
