@@ -37,9 +37,26 @@ public sealed class Trainer(TrainingSpec spec)
     /// <summary>The spec this trainer runs, with defaults that depend on other fields written out.</summary>
     public TrainingSpec Spec { get; } = spec with { Training = spec.Training.Resolved() };
 
-    /// <summary>Trains on <paramref name="splits"/>; resumes from the context's checkpoint directory when it holds a state.</summary>
+    /// <summary>Trains on <paramref name="splits"/> held in memory; resumes from the context's checkpoint directory when it holds a state.</summary>
     public TrainingResult Run(CorpusSplits splits, TrainingRunContext context)
     {
+        ArgumentNullException.ThrowIfNull(splits);
+        var resumeVocabulary = context.Resume && context.CheckpointDirectory is { } cd && Checkpoint.ReadState(cd) is not null
+            ? Checkpoint.ReadVocabulary(cd) : null;
+        var corpus = resumeVocabulary is null
+            ? Corpus.Build(splits, Spec.Tokenizer)
+            : Corpus.Encode(splits, Tokenizers.ForTraining(Spec.Tokenizer, splits.Train), resumeVocabulary);
+        using var prepared = PreparedCorpus.FromCorpus(corpus);
+        return Run(prepared, context);
+    }
+
+    /// <summary>
+    /// Trains on token ids (in memory or memory-mapped token files, read a window at a time); resumes from the context's
+    /// checkpoint directory when it holds a state, which must have been written with the same vocabulary.
+    /// </summary>
+    public TrainingResult Run(PreparedCorpus corpus, TrainingRunContext context)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
         Spec.Validate();
         if (context.TorchThreads is { } threads) torch.set_num_threads(threads);
         var log = context.Logger;
@@ -48,20 +65,18 @@ public sealed class Trainer(TrainingSpec spec)
         var resumeState = context.Resume && context.CheckpointDirectory is { } cd ? Checkpoint.ReadState(cd) : null;
         if (resumeState is not null && resumeState.Spec != Spec)
             throw new InvalidSettingException("checkpoint", "the checkpoint belongs to a run with other settings; delete it or use the same settings.");
-
-        var corpus = resumeState is null
-            ? Corpus.Build(splits, Spec.Tokenizer)
-            : Corpus.Encode(splits, Tokenizers.ForTraining(Spec.Tokenizer, splits.Train), Checkpoint.ReadVocabulary(context.CheckpointDirectory!));
+        if (resumeState is not null && !Checkpoint.ReadVocabulary(context.CheckpointDirectory!).Tokens.SequenceEqual(corpus.Vocabulary.Tokens))
+            throw new InvalidSettingException("checkpoint", "the checkpoint was written with another vocabulary than the dataset's; delete it or use the same dataset.");
         var vocab = corpus.Vocabulary;
 
         torch.manual_seed(o.Seed);
         var model = new RnnLanguageModel(vocab.Count, Spec.Model);
         try
         {
-            using var train = Batching.Batchify(corpus.Train, o.BatchSize, "batchSize");        // (T, B)
-            if (corpus.Valid.Length < 2) throw new CorpusException("valid", "the validation split needs at least 2 tokens.");
-            if (corpus.Test.Length < 2) throw new CorpusException("test", "the test split needs at least 2 tokens.");
-            var stepsPerEpoch = Batching.BatchCount(train.shape[0], o.Bptt);
+            var train = new TokenStreams(corpus.Train, o.BatchSize, "batchSize");              // (T, B), read a window at a time
+            if (corpus.Valid.Count < 2) throw new CorpusException("valid", "the validation split needs at least 2 tokens.");
+            if (corpus.Test.Count < 2) throw new CorpusException("test", "the test split needs at least 2 tokens.");
+            var stepsPerEpoch = Batching.BatchCount(train.Steps, o.Bptt);
             var optimizer = CreateOptimizer(model, o);
 
             var state = resumeState ?? new CheckpointState { Spec = Spec, LearningRate = o.LearningRate };
@@ -102,9 +117,9 @@ public sealed class Trainer(TrainingSpec spec)
                 StoppedEarly = stopReason == StopReasons.Patience,
                 StopReason = stopReason,
                 AveragingStartStep = s.AveragingStartStep,
-                TrainTokens = corpus.Train.Length,
-                ValidTokens = corpus.Valid.Length,
-                TestTokens = corpus.Test.Length,
+                TrainTokens = corpus.Train.Count,
+                ValidTokens = corpus.Valid.Count,
+                TestTokens = corpus.Test.Count,
                 VocabularySize = vocab.Count,
                 ValidPerplexityHistory = s.ValidHistory,
                 TokensPerSecond = s.SecondsDone > 0 ? s.TokensDone / s.SecondsDone : 0,

@@ -6,6 +6,7 @@ using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Jobs;
 using RnnLmService.Core.Storage.Models;
 using RnnLmService.Core.Text;
+using RnnLmService.Core.Text.Prepared;
 using RnnLmService.Core.Training;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -56,13 +57,10 @@ public static class JobProcess
 
             var spec = JobSpecJson.Deserialize(request.SpecJson);
             AdoptNewestCheckpoint(request, logger);
-            var splits = new CorpusSplits(
-                CorpusReader.ReadUtf8(request.TrainPath, "train"),
-                CorpusReader.ReadUtf8(request.ValidPath, "valid"),
-                CorpusReader.ReadUtf8(request.TestPath, "test"));
+            using var corpus = OpenTokenFiles(request, spec.Tokenizer, logger, stop.Token);
 
             var sinceCheckpoint = System.Diagnostics.Stopwatch.StartNew();
-            using var result = new Trainer(spec).Run(splits, new TrainingRunContext
+            using var result = new Trainer(spec).Run(corpus, new TrainingRunContext
             {
                 CheckpointDirectory = request.CheckpointDirectory,
                 Resume = true,
@@ -110,6 +108,19 @@ public static class JobProcess
             Send(new ChildMessage { Type = ChildMessageTypes.Failed, Reason = Describe(e) });
             return ExitCodes.JobFailed;
         }
+    }
+
+    /// <summary>
+    /// The dataset as memory-mapped token files for the job's tokenizer settings: prepared here when no job prepared
+    /// them before (continuing a preparation a killed process left), waited for while another process prepares them.
+    /// The dataset's directory is the one holding its split files.
+    /// </summary>
+    private static PreparedCorpus OpenTokenFiles(JobRunRequest request, TokenizerOptions tokenizer, Microsoft.Extensions.Logging.ILogger logger, CancellationToken ct)
+    {
+        var datasetDirectory = Path.GetDirectoryName(Path.GetFullPath(request.TrainPath))!;
+        var preparer = new TokenFilePreparer(new PreparationSettings { AfterPhase = TestFault.InPreparation(request.ModelName) }, logger);
+        var ready = preparer.Prepare(datasetDirectory, tokenizer, ct);
+        return TokenFiles.Open(ready, tokenizer);
     }
 
     /// <summary>Problems of the job itself (settings, corpus, an unreadable checkpoint), which a retry would meet again.</summary>
@@ -182,12 +193,16 @@ public static class JobProcess
     /// <summary>
     /// Faults for the crash tests, chosen by the parent through <c>RnnLm:Worker:ChildEnvironment:RNNLM_CHILD_FAULT</c>
     /// as <c>{fault}:{model name}</c>: <c>kill-at-start</c> (SIGKILL itself once started, as the kernel's OOM killer
-    /// would) or <c>kill-after-save</c>, for jobs of that model name only.
+    /// would), <c>kill-after-counting</c> (once the dataset preparation's counting pass is done) or <c>kill-after-save</c>,
+    /// for jobs of that model name only.
     /// </summary>
     private static class TestFault
     {
         private static readonly string? Fault = Environment.GetEnvironmentVariable("RNNLM_CHILD_FAULT");
         public static void AtStart(string model) { if (Fault == $"kill-at-start:{model}") Signals.Send(Environment.ProcessId, Signals.Kill); }
         public static void AfterSave(string model) { if (Fault == $"kill-after-save:{model}") Signals.Send(Environment.ProcessId, Signals.Kill); }
+        public static Action<string>? InPreparation(string model) => Fault == $"kill-after-counting:{model}"
+            ? phase => { if (phase == "counting") Signals.Send(Environment.ProcessId, Signals.Kill); }
+            : null;
     }
 }

@@ -3,11 +3,13 @@ using Microsoft.EntityFrameworkCore;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Jobs;
+using RnnLmService.Core.Text.Prepared;
 
 namespace RnnLmService.Core.Storage.Datasets;
 
 /// <summary>
-/// Datasets: text corpora streamed to <c>{DataDirectory}/datasets/{id}/train.txt valid.txt test.txt</c> and
+/// Datasets: text corpora streamed to <c>{DataDirectory}/datasets/{id}/train.txt valid.txt test.txt</c> (their token
+/// files, prepared by the training jobs, under <c>tokens/</c> beside them, see <see cref="TokenFiles"/>) and
 /// recorded in the store with their counts and SHA-256. A single uploaded file is split at upload into
 /// contiguous train/valid/test parts by line — the last 10 % of lines (at least one) are test, the 10 % before
 /// them valid, the rest train — so the files, counts and hash never depend on the engine's version.
@@ -80,6 +82,10 @@ public sealed class DatasetStore(IDbContextFactory<RnnLmDbContext> dbFactory, Rn
     /// <summary>Full path of one split's file (<c>train</c>, <c>valid</c> or <c>test</c>).</summary>
     public string SplitPath(DatasetRecord dataset, string split) =>
         Path.Combine(options.DataPath, dataset.Directory, $"{split}.txt");
+
+    /// <summary>The dataset's token files and their state (<see cref="TokenFiles.Statuses"/>): read from its directory.</summary>
+    public IReadOnlyList<PreparationStatus> Preparations(DatasetRecord dataset) =>
+        TokenFiles.Statuses(Path.Combine(options.DataPath, dataset.Directory));
 
     internal async Task<DatasetRecord> InsertAsync(DatasetRecord record, CancellationToken ct)
     {
