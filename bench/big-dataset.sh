@@ -5,7 +5,10 @@
 # Reports the peak RSS of every process involved (the API, and each job's training process sampled twice a second:
 # VmRSS with its mapped-file part RssFile, and VmHWM), the preparation's throughput (MB/s of text, both passes), and
 # the training tokens/s of jobs on the 1 GB dataset against the same jobs on the KJV corpus and the bare TorchSharp
-# loop reading an in-memory tensor (bench/RnnLmService.Bench/BareLoop.cs) at the child's thread count, interleaved.
+# loop reading an in-memory tensor (bench/RnnLmService.Bench/BareLoop.cs) at the child's thread count, interleaved;
+# and, in the bench console at the same thread count with the job's spec (the API defaults: untied LSTM 2x200, the
+# default word tokenizer), the trainer on the KJV corpus read into memory (the in-memory path) against the same trainer
+# on memory-mapped token files of KJV and of the 1 GB dataset (the files the jobs prepared, in the service's data).
 # The service runs as users get it (`make run`): the Release API with its defaults (starter model, in-process worker,
 # torch threads by core count) and the launcher's GLIBC_TUNABLES. The job is the classic recipe (the API's defaults).
 #   bench/big-dataset.sh [--gb 1] [--steps 1000] [--reps 2] [--compare-steps 150] [--port 8098]
@@ -98,6 +101,11 @@ for r in $(seq "$reps"); do
   run_job "$big_id" "big-r$r" cancel "$compare_steps" | tee -a "$results"
   run_job "$kjv_id" "kjv-r$r" cancel "$compare_steps" | tee -a "$results"
   GLIBC_TUNABLES="$SERVICE_TUNABLES" bench_cli throughput "$KJV_DIR" contender=bare threads="$threads" warmup=30 steps="$compare_steps" | tee -a "$results"
+  for source in memory kjv big; do   # the trainer as the job runs it (on its own thread), in memory vs token files
+    case "$source" in memory) tokens=() ;; kjv) tokens=(tokens="$data/datasets/$kjv_id") ;; big) tokens=(tokens="$data/datasets/$big_id") ;; esac
+    GLIBC_TUNABLES="$SERVICE_TUNABLES" bench_cli throughput "$KJV_DIR" contender=trainer thread=true tied=false tokenizer=default \
+      threads="$threads" warmup=40 steps="$compare_steps" "${tokens[@]}" | sed "s/^{/{\"source\": \"$source\", /" | tee -a "$results"
+  done
 done
 echo "--- $(uname -n), $(nproc) cores, $(date -u +%FT%TZ)" >&2
 /usr/bin/python3 "$BENCH_DIR/big_dataset_job.py" summarize "$results" "$url" "$big_id"

@@ -103,6 +103,12 @@ def summarize(path, url, big_id):
         b, k, m = statistics.median(big), statistics.median(kjv), statistics.median(bare)
         print(f"tokens/s (medians, interleaved): big token files {b:.0f} {big}, KJV token files {k:.0f} {kjv}, "
               f"bare loop in-memory {m:.0f} {bare}; big / KJV = {b / k:.2f}x, big / bare = {b / m:.2f}x")
+    trainer = {src: [r["tokensPerSecond"] for r in rows if r.get("source") == src] for src in ("memory", "kjv", "big")}
+    if all(trainer.values()):
+        m, k, b = (statistics.median(trainer[s]) for s in ("memory", "kjv", "big"))
+        print(f"trainer in the bench console, same threads and spec (medians, interleaved): KJV in memory {m:.0f} {trainer['memory']}, "
+              f"KJV token files {k:.0f} {trainer['kjv']}, 1 GB token files {b:.0f} {trainer['big']}; "
+              f"KJV files / in memory = {k / m:.3f}x, 1 GB files / KJV in memory = {b / m:.3f}x")
     print(f"peak RSS over all jobs: API {mib(max(r.get('apiPeakRssBytes', 0) for r in rows))}, "
           f"training processes {mib(max(r.get('childPeakRssBytes', 0) for r in rows))}")
 

@@ -126,7 +126,7 @@ public sealed record DatasetList
 /// </summary>
 public sealed record DatasetPreparation
 {
-    /// <summary>The tokenizer kind (<c>word</c> or <c>character</c>).</summary>
+    /// <summary>The tokenizer kind (<c>word</c>, <c>character</c> or <c>bpe</c>).</summary>
     /// <example>word</example>
     public required string Kind { get; init; }
 
@@ -137,6 +137,10 @@ public sealed record DatasetPreparation
     /// <summary>Word level: punctuation and symbols split off.</summary>
     /// <example>true</example>
     public bool SplitPunctuation { get; init; }
+
+    /// <summary>BPE: the vocabulary size the merges were learnt for (each size has its own token files); null otherwise.</summary>
+    /// <example>8000</example>
+    public int? VocabularySize { get; init; }
 
     /// <summary>
     /// <c>preparing</c> (a training process is on it), <c>ready</c>, <c>failed</c> (see <see cref="Reason"/>; the next job
@@ -187,4 +191,12 @@ public sealed record PreparedTokens
     /// <summary>Test ids.</summary>
     /// <example>100000</example>
     public long Test { get; init; }
+
+    /// <summary>Characters of the test text as the tokenizer normalises it (what bits per character divide by).</summary>
+    /// <example>450000</example>
+    public long TestCharacters { get; init; }
+
+    /// <summary>Words of the test text as the tokenizer normalises it (what perplexity per word divides by).</summary>
+    /// <example>90000</example>
+    public long TestWords { get; init; }
 }

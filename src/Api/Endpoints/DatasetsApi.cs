@@ -93,12 +93,15 @@ public static class DatasetsApi
         Kind = p.Key.Kind.ToString().ToLowerInvariant(),
         Lowercase = p.Key.Lowercase,
         SplitPunctuation = p.Key.SplitPunctuation,
+        VocabularySize = p.Key.VocabularySize,
         Status = p.Status,
         Phase = p.Status == PreparationStatus.Ready ? null : p.Phase,
         Reason = p.Reason,
         StartedAt = p.StartedAt,
         PreparedAt = p.Index?.PreparedAt,
-        Tokens = p.Index is { } i ? new PreparedTokens { Train = i.TrainTokens, Valid = i.ValidTokens, Test = i.TestTokens } : null,
+        Tokens = p.Index is { } i
+            ? new PreparedTokens { Train = i.TrainTokens, Valid = i.ValidTokens, Test = i.TestTokens, TestCharacters = i.TestCharacters, TestWords = i.TestWords }
+            : null,
         DistinctTokens = p.Index?.DistinctTokens,
         Seconds = p.Index is { } x ? x.CountingSeconds + x.EncodingSeconds : null,
     };

@@ -65,6 +65,24 @@ public sealed class DatasetPreparationApiTests(DatasetPreparationApiTests.Factor
         var version = (await factory.Services.GetRequiredService<ModelVersionStore>().GetByJobAsync(second.GetProperty("id").GetString()!))!;
         var manifest = ModelArtifacts.ReadManifest(Path.Combine(factory.DataDirectory, version.ArtifactPath));
         Assert.Equal(5, manifest.VocabularySize);                                                      // the cut of the shared ranking
+
+        // BPE trains from token files too: its own preparation (merges learnt from the train split), keyed by its size.
+        var bpe = new { datasetId = dataset, modelName = "bpe", tokenizer = new { kind = "bpe", vocabularySize = 270 },
+            model = new { cellType = "gru", embeddingSize = 8, hiddenSize = 8, layers = 1 },
+            training = new { optimizer = "adam", learningRate = 0.02, epochs = 1, batchSize = 4, evalBatchSize = 2, bptt = 8 } };
+        var third = await Api.WaitAsync(_client, await QueueAsync(bpe), Api.IsTerminal);
+        Assert.Equal("succeeded", third.GetProperty("status").GetString());
+        var both = (await DatasetAsync(dataset)).GetProperty("preparations").EnumerateArray().ToList();
+        Assert.Equal(2, both.Count);
+        var bpePrepared = Assert.Single(both, p => p.GetProperty("kind").GetString() == "bpe");
+        Assert.Equal("ready", bpePrepared.GetProperty("status").GetString());
+        Assert.Equal(270, bpePrepared.GetProperty("vocabularySize").GetInt32());
+        Assert.True(bpePrepared.GetProperty("tokens").GetProperty("testCharacters").GetInt64() > 0);
+        var bpeVersion = (await factory.Services.GetRequiredService<ModelVersionStore>().GetByJobAsync(third.GetProperty("id").GetString()!))!;
+        var bpeManifest = ModelArtifacts.ReadManifest(Path.Combine(factory.DataDirectory, bpeVersion.ArtifactPath));
+        Assert.InRange(bpeManifest.VocabularySize, 259, 270);                                          // 2 specials, 256 bytes, the merges
+        Assert.NotNull(bpeManifest.MergesFile);
+        Assert.True(bpeManifest.Metrics.TestBitsPerCharacter > 0);
     }
 
     [Fact]
