@@ -36,7 +36,8 @@ public sealed record TrainingMemoryEstimate(long Weights, long TrainingActivatio
 
     /// <summary>
     /// Most bytes a dataset's preparation holds: the counting pass's budget of a million distinct tokens (~100 bytes each)
-    /// and the vocabulary lookup of the encoding pass, which never coexist.
+    /// and the vocabulary lookup of the encoding pass, which never coexist. BPE learning also holds the train split's
+    /// distinct pre-tokens (tens of thousands for English prose, whatever its size), which this does not count.
     /// </summary>
     public const long PreparationBytes = 160L * 1024 * 1024;
 
