@@ -7,7 +7,8 @@
 #   bench/ablation.sh [--budget 3] [--only classic,quality] [--parallel] [--threads 1] [--data bench/out/kjv]
 # --parallel runs the selected rows side by side, one torch thread each (the two-hour comparison of the issue:
 #   bench/ablation.sh --budget 120 --only classic,quality --parallel). Rows: classic adamw-cosine locked-dropout
-#   weight-drop ar-tar nt-asgd variable-bptt fast quality.
+#   weight-drop ar-tar nt-asgd variable-bptt fast quality; also quality-adamw (a candidate for the quality preset: its
+#   model with lighter dropout, AdamW with warm-up and cosine decay over the budget; not in the default order).
 # --service trains the rows as jobs through the service instead (Release API, SQLite, in-process worker, each job in
 #   its own training process, no starter model): with --parallel, RnnLm:Worker:Concurrency = the number of rows at one
 #   torch thread each; otherwise one job at a time with --threads. The issue's goal as it asks for it:
@@ -42,6 +43,7 @@ declare -A rows=(
   [variable-bptt]="{\"model\": {$locked, \"weightDrop\": 0.3}, \"training\": {$budgeted, \"activationRegularization\": 2, \"temporalActivationRegularization\": 1, \"optimizer\": \"ntAsgd\", \"nonmonoInterval\": 2, \"patience\": 0, \"variableBptt\": true, \"bptt\": 70}}"
   [fast]="{\"preset\": \"fast\", \"training\": {\"maxMinutes\": $budget}}"
   [quality]="{\"preset\": \"quality\", \"training\": {\"maxMinutes\": $budget}}"
+  [quality-adamw]="{\"preset\": \"quality\", \"model\": {\"weightDrop\": 0.2, \"embeddingDropout\": 0.05, \"inputDropout\": 0.3, \"hiddenDropout\": 0.2, \"outputDropout\": 0.3}, \"training\": {\"maxMinutes\": $budget, \"optimizer\": \"adamW\", \"learningRate\": 0.003, \"weightDecay\": 0.01, \"schedule\": \"cosine\", \"warmupSteps\": 200, \"minLearningRateFraction\": 0.05}}"
 )
 order=(classic adamw-cosine locked-dropout weight-drop ar-tar nt-asgd variable-bptt fast quality)
 if [[ -n "$only" ]]; then IFS=, read -r -a order <<<"$only"; fi

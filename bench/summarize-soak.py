@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Markdown tables from a bench/soak.sh JSON-lines file: latency per route, then the summary (5xx, RSS)."""
+"""Markdown tables from a bench/soak.sh JSON-lines file: latency per route, memory per minute, then the summary (5xx, RSS)."""
 import json
 import sys
 
-routes, summary = [], None
+routes, memory, summary = [], [], None
 for line in open(sys.argv[1]):
     line = line.strip()
     if not line.startswith("{"):
@@ -11,6 +11,8 @@ for line in open(sys.argv[1]):
     row = json.loads(line)
     if row.get("benchmark") == "soak-route":
         routes.append(row)
+    elif row.get("benchmark") == "soak-memory":
+        memory.append(row)
     elif row.get("benchmark") == "soak-summary":
         summary = row
 
@@ -19,6 +21,15 @@ print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
 for r in sorted(routes, key=lambda r: -r["requests"]):
     statuses = ", ".join(f"{k}: {v}" for k, v in r["statuses"].items())
     print(f"| {r['route']} | {r['requests']} | {r['perSecond']} | {statuses} | {r['p50Ms']} | {r['p90Ms']} | {r['p99Ms']} | {r['maxMs']} |")
+if memory:
+    cols = ["rssMiB", "brkHeapRssMiB", "nativeHeapMiB", "nativeInUseMiB", "nativeFreeMiB", "sqliteMiB", "gcHeapMiB", "gcCommittedMiB",
+            "stateCacheMiB", "stateCacheEntries", "tensors"]
+    print()
+    print("| minute | RSS | [heap] RSS | C heap | C in use | C freed, kept | SQLite | GC heap | GC committed | state cache | cache entries | live tensors |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for m in memory:
+        print(f"| {m['minute']} | " + " | ".join("" if m.get(c) is None else f"{m[c]:.0f}" for c in cols) + " |")
+    print("(MiB except the counts; the last sample of each minute)")
 if summary:
     print()
     for key in ["seconds", "requests", "serverErrors", "transportErrors", "jobsSubmitted", "jobsFinished", "uploads",

@@ -5,6 +5,7 @@
 #   scripts/prereqs.sh torch     also Debian's python3-torch for /usr/bin/python3 (the safetensors export test loads it in PyTorch)
 #   scripts/prereqs.sh browser   also Debian's chromium (the playground's browser tests drive it; no browser download)
 #   scripts/prereqs.sh node      also Node.js and npm (Debian's, when missing) and the npm package openai the client tests run
+#   scripts/prereqs.sh s3        also s3rver from npm in .tools/s3rver (the S3 server the object-storage tests start on loopback)
 # Detection is by the symbol version TorchSharp's native library needs, not by distribution name.
 set -euo pipefail
 
@@ -111,6 +112,22 @@ ensure_node() {
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
+ensure_s3rver() {
+  # A real S3-speaking server for the object-storage tests (tests/Shared/S3rverServer.cs starts it on 127.0.0.1),
+  # installed from npm into the checkout's .tools/ (ignored by git), so nothing global changes.
+  local dir; dir="$(cd "$(dirname "$0")/.." && pwd)/.tools/s3rver"
+  if [ -f "$dir/node_modules/s3rver/bin/s3rver.js" ]; then return 0; fi
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+    if [ "$(id -u)" -ne 0 ]; then log "node and npm missing: install Debian's 'nodejs' and 'npm' packages (for s3rver, the tests' S3 server)."; exit 1; fi
+    log "installing Debian's nodejs and npm (to run s3rver, the object-storage tests' S3 server)."
+    apt_update_once
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  log "installing s3rver 3.7.1 from npm into $dir (the object-storage tests' S3 server)."
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error s3rver@3.7.1 >/dev/null
+}
+
 ensure_libstdcxx
 for extra in "$@"; do
   case "$extra" in
@@ -118,6 +135,7 @@ for extra in "$@"; do
     torch) ensure_torch ;;
     browser) ensure_chromium ;;
     node) ensure_node ;;
+    s3) ensure_s3rver ;;
     *) log "unknown extra '$extra'"; exit 2 ;;
   esac
 done

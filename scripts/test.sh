@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What `make test` runs: prerequisites (libstdc++, PostgreSQL server binaries, python3-torch, chromium, Node.js with npm's openai), a private PostgreSQL cluster for the
+# What `make test` runs: prerequisites (libstdc++, PostgreSQL server binaries, python3-torch, chromium, Node.js with npm's openai, s3rver), a private PostgreSQL cluster for the
 # store tests (RNNLM_TEST_POSTGRES), the whole solution's tests in Release, then one summary line
 #   N passed, N failed
 # Exits non-zero when a test failed, when none ran, or when the build failed. Extra arguments go to `dotnet test`.
@@ -9,13 +9,14 @@ cd "$(dirname "$0")/.."
 log() { echo "test: $*" >&2; }
 
 if [ "$(id -u)" -eq 0 ]; then
-  scripts/prereqs.sh postgres torch browser node
+  scripts/prereqs.sh postgres torch browser node s3
 else
   scripts/prereqs.sh
   scripts/prereqs.sh postgres || log "no PostgreSQL server binaries: the tests that need PostgreSQL will skip."
   scripts/prereqs.sh torch || log "no python3-torch: the safetensors-in-PyTorch test will skip."
   scripts/prereqs.sh browser || log "no chromium: the browser tests will fail."
   scripts/prereqs.sh node || log "no Node.js or npm package openai: the JavaScript client test will fail."
+  scripts/prereqs.sh s3 || log "no s3rver: the object-storage tests will fail."
 fi
 # Installed (or already there): the safetensors test must then run, not skip.
 if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then export RNNLM_TEST_TORCH=required; fi

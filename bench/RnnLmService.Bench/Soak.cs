@@ -15,7 +15,8 @@ namespace RnnLmService.Bench;
 /// <c>uploads</c>, half deleted again with the admin key) and small training jobs (at most <c>jobs</c>, polled until
 /// they end), paced evenly over the run. Prints one JSON line per route (count, statuses, p50/p90/p99/max latency) and
 /// one summary line (5xx, transport errors, the service's RSS each minute, at minute 2 and its largest deviation
-/// after it); exits 1 on any 5xx, transport error or an RSS outside 10 % of minute 2.
+/// after it); exits 1 on any 5xx, transport error or an RSS outside 10 % of minute 2. One line per minute splits the
+/// RSS (<see cref="MemorySample"/>): the C heap glibc holds (in use, freed but kept), the GC heap, the state cache.
 /// </summary>
 internal static class Soak
 {
@@ -79,6 +80,7 @@ internal static class Soak
 
         var state = new State(http, model, admin, TimeSpan.FromMinutes(minutes), maxJobs, maxUploads, chat);
         var rss = new List<(double Seconds, long Kb)>();
+        var memory = new List<MemorySample>();
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(minutes));
         var sampler = Task.Run(async () =>
@@ -86,6 +88,7 @@ internal static class Soak
             while (!stop.IsCancellationRequested)
             {
                 if (ReadRssKb(pid) is { } kb) lock (rss) rss.Add((clock.Elapsed.TotalSeconds, kb));
+                if (await MemorySample.TakeAsync(http, admin, pid, clock.Elapsed.TotalSeconds) is { } sample) memory.Add(sample);
                 try { await Task.Delay(5000, stop.Token); } catch (OperationCanceledException) { }
             }
         });
@@ -105,6 +108,8 @@ internal static class Soak
 
         foreach (var (name, route) in state.Routes.OrderBy(r => r.Key))
             Emit(route.Report(name, seconds));
+        foreach (var minute in memory.GroupBy(m => (int)(m.Seconds / 60)).Select(g => g.Last()))
+            Emit(minute.Report());
         var (ok, summary) = Summary(state, rss, seconds);
         Emit(summary);
         return ok ? 0 : 1;
@@ -294,6 +299,77 @@ internal static class Soak
             }
             Interlocked.Increment(ref total);
             Routes.GetOrAdd(route, _ => new Route()).Add(status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+
+    /// <summary>
+    /// Where the service's memory is at one moment: RSS and the resident part of its brk heap (<c>[heap]</c> in
+    /// /proc/pid/smaps, glibc's main arena, where LibTorch's tensors live under the launchers' tunables), and from
+    /// <c>/metrics</c> glibc's own account (in use, freed but kept), the .NET GC heap and the models' state caches.
+    /// </summary>
+    private sealed record MemorySample(double Seconds, long RssKb, long HeapRssKb, IReadOnlyDictionary<string, double> Metrics)
+    {
+        private static readonly string[] Wanted =
+        [
+            "rnnlm_memory_native_heap", "rnnlm_memory_native_in_use", "rnnlm_memory_native_free", "rnnlm_memory_gc_heap",
+            "rnnlm_memory_gc_committed", "rnnlm_memory_tensors", "rnnlm_memory_sqlite", "rnnlm_state_cache_bytes", "rnnlm_state_cache_entries",
+        ];
+
+        public static async Task<MemorySample?> TakeAsync(HttpClient http, string key, int pid, double seconds)
+        {
+            if (pid <= 0 || ReadRssKb(pid) is not { } rss) return null;
+            var metrics = new Dictionary<string, double>();
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "metrics");
+                if (key.Length > 0) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                using var response = await http.SendAsync(request);
+                foreach (var line in (await response.Content.ReadAsStringAsync()).Split('\n'))
+                {
+                    if (line.StartsWith('#') || line.Length == 0) continue;
+                    var name = line[..line.IndexOfAny(['{', ' '])];
+                    var wanted = Wanted.FirstOrDefault(w => name.StartsWith(w, StringComparison.Ordinal));
+                    if (wanted is not null && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var v))
+                        metrics[wanted] = metrics.GetValueOrDefault(wanted) + v; // summed over models
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+            {
+            }
+            return new MemorySample(seconds, rss, ReadHeapRssKb(pid), metrics);
+        }
+
+        public object Report()
+        {
+            double? MiB(string name) => Metrics.TryGetValue(name, out var v) ? Math.Round(v / (1 << 20), 1) : null;
+            return new
+            {
+                benchmark = "soak-memory", minute = (int)(Seconds / 60), seconds = Math.Round(Seconds), rssMiB = Math.Round(RssKb / 1024.0, 1),
+                brkHeapRssMiB = Math.Round(HeapRssKb / 1024.0, 1),
+                nativeHeapMiB = MiB("rnnlm_memory_native_heap"), nativeInUseMiB = MiB("rnnlm_memory_native_in_use"),
+                nativeFreeMiB = MiB("rnnlm_memory_native_free"), gcHeapMiB = MiB("rnnlm_memory_gc_heap"),
+                gcCommittedMiB = MiB("rnnlm_memory_gc_committed"), stateCacheMiB = MiB("rnnlm_state_cache_bytes"),
+                stateCacheEntries = Metrics.GetValueOrDefault("rnnlm_state_cache_entries"), tensors = Metrics.GetValueOrDefault("rnnlm_memory_tensors"),
+                sqliteMiB = MiB("rnnlm_memory_sqlite"),
+            };
+        }
+
+        private static long ReadHeapRssKb(int pid)
+        {
+            try
+            {
+                var inHeap = false;
+                foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+                {
+                    if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-')) inHeap = line.EndsWith("[heap]", StringComparison.Ordinal);
+                    else if (inHeap && line.StartsWith("Rss:", StringComparison.Ordinal))
+                        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+                }
+            }
+            catch (IOException)
+            {
+            }
+            return 0;
         }
     }
 

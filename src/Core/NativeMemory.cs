@@ -43,6 +43,38 @@ public static class NativeMemory
         }
     }
 
+    /// <summary>
+    /// glibc's own account of the C heap (<c>mallinfo2</c>, glibc 2.33+): what LibTorch's tensors and other native code
+    /// hold, and what is freed but kept in the heap; null when the C library is not glibc or too old.
+    /// </summary>
+    public static NativeHeapStats? HeapStats()
+    {
+        try
+        {
+            var info = MallInfo2();
+            return new NativeHeapStats((long)(info.Arena + info.Hblkhd), (long)(info.Uordblks + info.Hblkhd), (long)info.Fordblks);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
     [DllImport("libc", EntryPoint = "malloc_trim")]
     private static extern int MallocTrim(nuint pad);
+
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallocInfo MallInfo2();
+
+    /// <summary>glibc's <c>struct mallinfo2</c>: ten size_t counters, in this order.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MallocInfo
+    {
+        public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost;
+    }
 }
+
+/// <param name="HeapBytes">Bytes the allocator has from the kernel: its heaps (sbrk and arena heaps) and its own mappings.</param>
+/// <param name="InUseBytes">Bytes in allocated blocks, mapped ones included.</param>
+/// <param name="FreeBytes">Bytes freed but kept in the heaps (resident once touched, until trimmed).</param>
+public sealed record NativeHeapStats(long HeapBytes, long InUseBytes, long FreeBytes);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage.Database;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
 using RnnLmService.Worker.Jobs;
@@ -43,9 +44,10 @@ public static class TrainingServices
         services.TryAddSingleton<DeadClaimReaper>();
         services.TryAddSingleton<Func<int, ChildSupervisor>>(sp => threads => new ChildSupervisor(
             sp.GetRequiredService<JobStore>(), sp.GetRequiredService<DatasetStore>(), sp.GetRequiredService<ModelVersionStore>(),
-            sp.GetRequiredService<ModelPublisher>(), sp.GetRequiredService<JobPaths>(),
+            sp.GetRequiredService<ModelPublisher>(), sp.GetRequiredService<JobPaths>(), sp.GetRequiredService<IArtifactStore>(),
             sp.GetRequiredService<IOptions<RnnLmOptions>>().Value.Worker, threads,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChildSupervisor>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChildSupervisor>>(),
+            sp.GetRequiredService<IOptions<RnnLmOptions>>().Value.Storage is { IsS3: true } storage ? storage.S3 : null));
         services.AddHostedService<TrainingWorker>();
         return services;
     }

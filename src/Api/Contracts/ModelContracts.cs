@@ -63,6 +63,10 @@ public sealed class ModelVersionInfo
     /// <example>job_01jdxk3m</example>
     public string? JobId { get; init; }
 
+    /// <summary>The version a warm-started job continued from (its <c>init</c>), <c>name@version</c>; null when trained from random weights or imported.</summary>
+    /// <example>starter@1</example>
+    public string? Parent { get; init; }
+
     /// <summary>Training metrics recorded with the version (perplexities, epochs, time).</summary>
     /// <example>{"validPerplexity": 112.4, "testPerplexity": 118.9}</example>
     public JsonElement? Metrics { get; init; }

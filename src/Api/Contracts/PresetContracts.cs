@@ -33,7 +33,7 @@ public sealed record PresetFiguresResponse
     public required string Status { get; init; }
 
     /// <summary>Test perplexity on the KJV benchmark corpus.</summary>
-    /// <example>411.34</example>
+    /// <example>83.51</example>
     public double? TestPerplexity { get; init; }
 
     /// <summary>The budget the run had.</summary>

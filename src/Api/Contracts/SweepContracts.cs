@@ -14,7 +14,7 @@ public sealed record CreateSweepRequest
     public string? DatasetId { get; init; }
 
     /// <summary>
-    /// The fields every point starts from: a training job (CreateTrainingJobRequest: preset, tokenizer, model, training, priority)
+    /// The fields every point starts from: a training job (CreateTrainingJobRequest: preset, init, tokenizer, model, training, priority)
     /// without datasetId, modelName, uniqueKey or promote, which the sweep sets.
     /// </summary>
     /// <example>{"preset": "fast", "training": {"maxMinutes": 5}}</example>

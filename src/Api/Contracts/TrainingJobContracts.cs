@@ -32,6 +32,13 @@ public sealed record CreateTrainingJobRequest
     /// <example>fast</example>
     public string? Preset { get; init; }
 
+    /// <summary>Warm start: the model version to continue from, <c>name@version</c>, or <c>name</c> for the version it resolves to when
+    /// the job is queued (recorded as <c>name@version</c> in the job's spec). The job keeps that version's tokenizer, vocabulary
+    /// and architecture (leave <c>tokenizer</c> and <c>model</c> out: a field that differs is a 400 naming it; a preset's tokenizer
+    /// and model settings give way) and trains on the new dataset from its weights; words outside its vocabulary read as &lt;unk&gt;.</summary>
+    /// <example>kjv@1</example>
+    public string? Init { get; init; }
+
     /// <summary>How text becomes tokens (kind word|character|bpe, lowercase, splitPunctuation, maxVocabularySize, minCount; vocabularySize for bpe).</summary>
     public TokenizerOptions? Tokenizer { get; init; }
 

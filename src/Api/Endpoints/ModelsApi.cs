@@ -8,6 +8,7 @@ using RnnLmService.Api.Hosting;
 using RnnLmService.Core.Storage;
 using RnnLmService.Api.Models;
 using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Models;
 using RnnLmService.Api.Security;
@@ -83,12 +84,12 @@ public static class ModelsApi
         return app;
     }
 
-    private static async Task<PushStreamHttpResult> Export(string model, string? format, ModelRegistry registry, IOptions<RnnLmOptions> options,
+    private static async Task<PushStreamHttpResult> Export(string model, string? format, ModelRegistry registry, IArtifactStore artifacts,
         CancellationToken cancellationToken)
     {
         var kind = ModelExport.ParseFormat(format);
         var record = await registry.ResolveAsync(model, cancellationToken);
-        var export = ModelExport.Prepare(Path.Combine(options.Value.DataPath, record.ArtifactPath), record.Name, record.Version, kind);
+        var export = ModelExport.Prepare(await artifacts.GetModelDirectoryAsync(record.ArtifactPath, cancellationToken), record.Name, record.Version, kind);
         return TypedResults.Stream(stream => export.WriteAsync(stream, cancellationToken), export.MediaType, export.FileName);
     }
 
@@ -190,6 +191,7 @@ public static class ModelsApi
             Promoted = v.Promoted,
             Loaded = registry.IsLoaded(key),
             JobId = v.JobId,
+            Parent = v.Parent,
             Metrics = metrics,
         };
     }

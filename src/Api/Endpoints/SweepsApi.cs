@@ -10,6 +10,7 @@ using RnnLmService.Api.Serving;
 using RnnLmService.Core;
 using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
@@ -42,7 +43,7 @@ public static class SweepsApi
                 + "is a 400 naming points[i].field, and nothing is queued); then one ordinary job per point, with model {name}-{point}, is queued "
                 + "with the sweep in one transaction. Answers 202 with Location of the sweep.")
             .WithDocumentedBody(typeof(CreateSweepRequest), jsonExample: """
-                {"name": "bptt-sweep", "datasetId": "ds_0123456789abcdef",
+                {"name": "bptt-sweep", "datasetId": "01a21fb3047a7dc3a7714047bafa6061",
                  "base": {"preset": "fast", "training": {"maxMinutes": 5}},
                  "grid": {"training.bptt": [35, 70], "model.embeddingSize": [128, 256]}}
                 """)
@@ -65,12 +66,12 @@ public static class SweepsApi
     }
 
     private static async Task<Accepted<SweepResponse>> CreateAsync(HttpRequest request, JobStore jobs, SweepStore sweeps, DatasetStore datasets,
-        IOptions<RnnLmOptions> options, CancellationToken ct)
+        ModelVersionStore versions, IArtifactStore artifacts, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
         var body = await JsonBody.ReadAsync<CreateSweepRequest>(request, JobSpecJson.Options, ct);
 
         var limits = options.Value.Limits;
-        var (sweep, points) = await PlanAsync(body, datasets, options.Value, ct);
+        var (sweep, points) = await PlanAsync(body, datasets, versions, artifacts, options.Value, ct);
         var caller = RateLimits.LimitedCaller(request.HttpContext);
         await TrainingJobsApi.CheckQueueRoomAsync(jobs, limits, caller, ct, adding: points.Count);
         var created = await sweeps.CreateAsync(sweep, points.Select(p => p with { Job = p.Job with { SubmittedBy = caller } }).ToList(), ct);   // the key's queued jobs
@@ -79,7 +80,7 @@ public static class SweepsApi
 
     /// <summary>Checks the name, base and grid, then every point as a job; nothing is queued unless all pass.</summary>
     private static async Task<(NewSweep Sweep, List<NewSweepPoint> Points)> PlanAsync(
-        CreateSweepRequest body, DatasetStore datasets, RnnLmOptions options, CancellationToken ct)
+        CreateSweepRequest body, DatasetStore datasets, ModelVersionStore versions, IArtifactStore artifacts, RnnLmOptions options, CancellationToken ct)
     {
         var name = ModelNames.Check(body.Name, "name");
         var datasetId = string.IsNullOrWhiteSpace(body.DatasetId) ? throw new InvalidSettingException("datasetId", "datasetId is required.") : body.DatasetId;
@@ -106,7 +107,7 @@ public static class SweepsApi
             job["modelName"] = $"{name}-{point.Index}";
             try
             {
-                var checkedJob = await TrainingJobsApi.CheckJobAsync(job, datasets, options, ct);
+                var checkedJob = await TrainingJobsApi.CheckJobAsync(job, datasets, versions, artifacts, options, ct);
                 points.Add(new NewSweepPoint(point.ToJson().ToJsonString(), checkedJob));
             }
             catch (InvalidSettingException e)

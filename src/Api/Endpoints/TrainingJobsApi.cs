@@ -14,6 +14,7 @@ using RnnLmService.Core.Storage.Keys;
 using RnnLmService.Core;
 using RnnLmService.Core.Modeling;
 using RnnLmService.Core.Storage;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
@@ -40,12 +41,14 @@ public static partial class TrainingJobsApi
             .WithSummary("Queue a training job")
             .WithDescription("Body (application/json, CreateTrainingJobRequest): datasetId, modelName, optional priority, promote, uniqueKey, "
                 + "preset (a name from GET /api/presets whose settings the job's own fields override), "
+                + "init (warm start: a model name@version, or a name for its current version, whose tokenizer, vocabulary, architecture and "
+                + "weights the job continues from; a tokenizer or model field that differs is a 400 naming it), "
                 + "and hyperparameters in tokenizer {kind, lowercase, splitPunctuation, maxVocabularySize, minCount}, model {cellType, "
                 + "embeddingSize, hiddenSize, layers, dropout, tieWeights} and training {optimizer, learningRate, annealFactor, clip, "
                 + "weightDecay, epochs, batchSize, evalBatchSize, bptt, patience, seed}; anything left out takes the engine's default. "
                 + "Every value is checked with its range (400 naming the field); answers 202 with Location of the queued job.")
             .WithDocumentedBody(typeof(CreateTrainingJobRequest), jsonExample: """
-                {"datasetId": "ds_0123456789abcdef", "modelName": "my-model", "promote": true,
+                {"datasetId": "01a21fb3047a7dc3a7714047bafa6061", "modelName": "my-model", "promote": true,
                  "model": {"cellType": "lstm", "embeddingSize": 200, "hiddenSize": 200, "layers": 2, "dropout": 0.2},
                  "training": {"epochs": 6, "batchSize": 20, "bptt": 35, "learningRate": 20}}
                 """)
@@ -105,10 +108,11 @@ public static partial class TrainingJobsApi
     }
 
     private static async Task<Accepted<JobResponse>> CreateAsync(
-        HttpRequest request, JobStore jobs, DatasetStore datasets, TimeProvider clock, IOptions<RnnLmOptions> options, CancellationToken ct)
+        HttpRequest request, JobStore jobs, DatasetStore datasets, ModelVersionStore versions, IArtifactStore artifacts,
+        TimeProvider clock, IOptions<RnnLmOptions> options, CancellationToken ct)
     {
         var node = await JsonBody.ParseAsync(request, ct);
-        var job = await CheckJobAsync(node, datasets, options.Value, ct);
+        var job = await CheckJobAsync(node, datasets, versions, artifacts, options.Value, ct);
         var caller = RateLimits.LimitedCaller(request.HttpContext);
         await CheckQueueRoomAsync(jobs, options.Value.Limits, caller, ct);
         var record = await jobs.EnqueueAsync(job with { SubmittedBy = caller }, ct);
@@ -117,10 +121,11 @@ public static partial class TrainingJobsApi
 
     /// <summary>
     /// Reads a job's fields (its preset under them) and checks every one as <c>POST /api/training-jobs</c> does — names,
-    /// ranges, the dataset, fitting the dataset and the memory budget — so a sweep's points are checked the same way.
+    /// ranges, a warm start's parent (<c>init</c>), the dataset, fitting the dataset and the memory budget — so a sweep's points are checked the same way.
     /// Every check is collected, so one answer names all that is wrong with the job; nothing is written.
     /// </summary>
-    internal static async Task<NewTrainingJob> CheckJobAsync(JsonNode? node, DatasetStore datasets, RnnLmOptions options, CancellationToken ct)
+    internal static async Task<NewTrainingJob> CheckJobAsync(JsonNode? node, DatasetStore datasets, ModelVersionStore versions, IArtifactStore artifacts,
+        RnnLmOptions options, CancellationToken ct)
     {
         CreateTrainingJobRequest body = null!;
         TrainingSpec spec = null!;
@@ -128,6 +133,8 @@ public static partial class TrainingJobsApi
         string modelName = null!;
         await SettingErrors.CollectAsync(async () =>
         {
+            // A warm start compares the job's own tokenizer and model fields with its parent's, not the preset's.
+            var (ownTokenizer, ownModel) = (JobParents.OwnSection(node, "tokenizer"), JobParents.OwnSection(node, "model"));
             if (node is JsonObject fields && fields["preset"] is { } presetNode)
             {
                 var name = presetNode.GetValueKind() == JsonValueKind.String ? presetNode.GetValue<string>() : null;
@@ -151,6 +158,8 @@ public static partial class TrainingJobsApi
                 Model = body.Model ?? new ModelOptions(),
                 Training = body.Training ?? new TrainingOptions(),
             };
+            if (body.Init is { } init)
+                spec = await JobParents.InheritAsync(spec, init, ownTokenizer, ownModel, versions, artifacts, ct) ?? spec;
             SettingErrors.Section("tokenizer", spec.Tokenizer.Validate);
             SettingErrors.Section("model", spec.Model.Validate);
             SettingErrors.Section("training", spec.Training.Validate);

@@ -31,10 +31,23 @@ internal sealed class JobSpecSchemaDocs : ISchemaFilter
         [(typeof(TrainingOptions), nameof(TrainingOptions.EvalBatchSize))] = (1, 4096, false, false),
         [(typeof(TrainingOptions), nameof(TrainingOptions.Bptt))] = (1, 10000, false, false),
         [(typeof(TrainingOptions), nameof(TrainingOptions.Patience))] = (0, 1000, false, false),
+        [(typeof(TrainingOptions), nameof(TrainingOptions.WarmupSteps))] = (0, 10_000_000, false, false),
+        [(typeof(TrainingOptions), nameof(TrainingOptions.MinLearningRateFraction))] = (0, 1, false, false),
+        [(typeof(TrainingOptions), nameof(TrainingOptions.GradientAccumulation))] = (1, 64, false, false),
+        [(typeof(TrainingOptions), nameof(TrainingOptions.MaxSteps))] = (1, 1_000_000_000, false, false),
+        [(typeof(TrainingOptions), nameof(TrainingOptions.MaxMinutes))] = (0, 100_000, true, false),
+        [(typeof(TrainingOptions), nameof(TrainingOptions.ActivationRegularization))] = (0, 100, false, false),
+        [(typeof(TrainingOptions), nameof(TrainingOptions.TemporalActivationRegularization))] = (0, 100, false, false),
+        [(typeof(TrainingOptions), nameof(TrainingOptions.NonmonoInterval))] = (0, 1000, false, false),
         [(typeof(ModelOptions), nameof(ModelOptions.EmbeddingSize))] = (1, 4096, false, false),
         [(typeof(ModelOptions), nameof(ModelOptions.HiddenSize))] = (1, 8192, false, false),
         [(typeof(ModelOptions), nameof(ModelOptions.Layers))] = (1, 16, false, false),
         [(typeof(ModelOptions), nameof(ModelOptions.Dropout))] = (0, 1, false, true),
+        [(typeof(ModelOptions), nameof(ModelOptions.WeightDrop))] = (0, 1, false, true),
+        [(typeof(ModelOptions), nameof(ModelOptions.EmbeddingDropout))] = (0, 1, false, true),
+        [(typeof(ModelOptions), nameof(ModelOptions.InputDropout))] = (0, 1, false, true),
+        [(typeof(ModelOptions), nameof(ModelOptions.HiddenDropout))] = (0, 1, false, true),
+        [(typeof(ModelOptions), nameof(ModelOptions.OutputDropout))] = (0, 1, false, true),
         [(typeof(ModelOptions), nameof(ModelOptions.AdaptiveSoftmaxDivValue))] = (1, 1000, false, false),
         [(typeof(TokenizerOptions), nameof(TokenizerOptions.MaxVocabularySize))] = (TokenizerOptions.MinVocabularySize, TokenizerOptions.MaxLimit, false, false),
         [(typeof(TokenizerOptions), nameof(TokenizerOptions.MinCount))] = (1, TokenizerOptions.MaxLimit, false, false),
@@ -63,6 +76,12 @@ internal sealed class JobSpecSchemaDocs : ISchemaFilter
         if (context.MemberInfo is PropertyInfo { Name: "Name" } && context.MemberInfo.DeclaringType?.Name == "CreateSweepRequest")
         {
             s.Pattern = ModelNames.Pattern;   // its models are named {name}-{point}
+            return;
+        }
+        if (context.MemberInfo is PropertyInfo { Name: "Init" } && context.MemberInfo.DeclaringType?.Name == "CreateTrainingJobRequest")
+        {
+            s.Pattern = ModelNames.AddressPattern;
+            s.MaxLength = ModelNames.MaxLength + 11;   // '@' and a 10-digit version
             return;
         }
         if (!SpecTypes.Contains(type) || s.Properties is null) return;

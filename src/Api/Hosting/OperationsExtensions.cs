@@ -24,6 +24,7 @@ public static class OperationsExtensions
         _ = MeterAdapter.Value;
         services.AddMetrics();
         services.AddSingleton<ServingMetrics>();
+        services.AddHostedService<FreedMemoryReturner>();
         services.AddHealthChecks();
         return services;
     }

@@ -4,6 +4,7 @@ using RnnLmService.Api.Errors;
 using RnnLmService.Core.Storage;
 using RnnLmService.Api.Serving;
 using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Jobs;
 
@@ -24,6 +25,7 @@ public sealed class ModelRegistry(
     IServedModelLoader loader,
     IOptions<RnnLmOptions> options,
     ServingMetrics metrics,
+    IArtifactStore artifacts,
     ILogger<ModelRegistry> logger,
     JobStore? jobs = null) : BackgroundService
 {
@@ -156,14 +158,13 @@ public sealed class ModelRegistry(
         {
             await UnloadKeyAsync(ModelAddress.Key(record.Name, record.Version));
             await store.DeleteAsync(record.Name, record.Version, cancellationToken);
-            var directory = Path.Combine(options.Value.DataPath, record.ArtifactPath);
             try
             {
-                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+                await artifacts.DeleteAsync(record.ArtifactPath, CancellationToken.None);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)   // the record is gone; files are only space
             {
-                logger.LogWarning(e, "Could not delete the files of {Model}@{Version} in {Directory}", record.Name, record.Version, directory);
+                logger.LogWarning(e, "Could not delete the files of {Model}@{Version} at {Path}", record.Name, record.Version, record.ArtifactPath);
             }
         }
         await RefreshAsync(cancellationToken);
@@ -283,7 +284,8 @@ public sealed class ModelRegistry(
         {
             try
             {
-                var directory = Path.Combine(options.Value.DataPath, r.ArtifactPath);
+                // The data directory's own copy, or this node's hash-checked cache of the bucket's.
+                var directory = await artifacts.GetModelDirectoryAsync(r.ArtifactPath, CancellationToken.None);
                 logger.LogInformation("Loading model {Model} from {Directory}", k, directory);
                 var model = await loader.LoadAsync(k, directory, CancellationToken.None);
                 metrics.ModelLoaded(+1);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using RnnLmService.Api.Hosting;
 using RnnLmService.Core.Inference;
 
 namespace RnnLmService.Api.Serving;
@@ -38,6 +39,8 @@ public sealed class ServingMetrics
         meter.CreateObservableCounter("state_cache.hits", () => CacheMeasurements(c => c.Hits), "{lookup}", "Contexts read from a cached prefix's hidden state.");
         meter.CreateObservableCounter("state_cache.misses", () => CacheMeasurements(c => c.Misses), "{lookup}", "Contexts read from the start (no cached prefix).");
         meter.CreateObservableGauge("state_cache.bytes", () => CacheMeasurements(c => c.Bytes), "By", "Bytes held by a model's hidden-state cache.");
+        meter.CreateObservableGauge("state_cache.entries", () => CacheMeasurements(c => c.Count), "{entry}", "Contexts whose hidden state a model's cache holds.");
+        ProcessMemoryMetrics.Register(meter);
     }
 
     internal void RecordBatch(string model, string operation, int size) =>

@@ -85,10 +85,12 @@ public sealed class SweepLatencyProbe(ModelRegistry registry, SweepStore sweeps,
     {
         try
         {
-            if (await datasets.GetAsync(datasetId, ct) is { } dataset && File.Exists(datasets.SplitPath(dataset, "test")))
+            // Through the artifact store: with the s3 provider the dataset's files are fetched into the local cache.
+            if (await datasets.GetAsync(datasetId, ct) is { } dataset && await datasets.LocalDirectoryAsync(dataset, ct) is { } directory
+                && File.Exists(DatasetStore.SplitPath(directory, "test")))
             {
                 var lines = new List<string>();
-                await foreach (var line in File.ReadLinesAsync(datasets.SplitPath(dataset, "test"), ct))
+                await foreach (var line in File.ReadLinesAsync(DatasetStore.SplitPath(directory, "test"), ct))
                 {
                     if (string.IsNullOrWhiteSpace(line)) continue;
                     var trimmed = line.Trim();
@@ -98,7 +100,7 @@ public sealed class SweepLatencyProbe(ModelRegistry registry, SweepStore sweeps,
                 if (lines.Count > 0) return lines;
             }
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or Amazon.Runtime.AmazonServiceException)
         {
             logger.LogInformation("Test split of dataset {Dataset} unreadable for latency contexts: {Reason}", datasetId, e.Message);
         }

@@ -19,6 +19,10 @@ public sealed class RnnLmOptions
     [Required]
     public StoreOptions Store { get; set; } = new();
 
+    /// <summary>Where datasets, checkpoints and model versions live: the data directory (default) or an S3 bucket.</summary>
+    [Required]
+    public StorageOptions Storage { get; set; } = new();
+
     /// <summary>The training worker.</summary>
     [Required]
     public WorkerOptions Worker { get; set; } = new();
@@ -144,6 +148,14 @@ public sealed class ServingOptions
     /// </summary>
     [Range(0, 1L << 40)]
     public long StateCacheBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// How often the API process gives the C heap's freed memory back to the kernel (malloc_trim; 30 s, 0 never). The
+    /// launchers' GLIBC_TUNABLES keep freed memory for training, which runs in its own processes; without this, the API's
+    /// resident memory stays at the highest its heap ever reached (the soak in bench/RESULTS.md).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan ReturnFreedMemoryInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Generation streams live at once in this process over all models (64); one more gets 429 with Retry-After.</summary>
     [Range(1, 100000)]

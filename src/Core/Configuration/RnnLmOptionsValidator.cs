@@ -5,7 +5,7 @@ using RnnLmService.Core.Storage.Keys;
 namespace RnnLmService.Core.Configuration;
 
 /// <summary>
-/// Data-annotation validation of the root section and of each nested section (<c>Store</c>, <c>Worker</c>,
+/// Data-annotation validation of the root section and of each nested section (<c>Store</c>, <c>Storage</c>, <c>Worker</c>,
 /// <c>Serving</c>, <c>Auth</c>, <c>Cors</c>, <c>Limits</c>) and of each configured API key: <c>ValidateDataAnnotations()</c> alone does not descend into nested objects.
 /// </summary>
 public sealed class RnnLmOptionsValidator : IValidateOptions<RnnLmOptions>
@@ -15,6 +15,15 @@ public sealed class RnnLmOptionsValidator : IValidateOptions<RnnLmOptions>
         var failures = new List<string>();
         Check(options, RnnLmOptions.SectionName, failures);
         Check(options.Store, $"{RnnLmOptions.SectionName}:Store", failures);
+        Check(options.Storage, $"{RnnLmOptions.SectionName}:Storage", failures);
+        if (options.Storage is { IsS3: true, S3: var s3 })
+        {
+            if (string.IsNullOrWhiteSpace(s3.Bucket)) failures.Add($"{RnnLmOptions.SectionName}:Storage:S3:Bucket is required with the s3 provider.");
+            if (string.IsNullOrEmpty(s3.AccessKey) != string.IsNullOrEmpty(s3.SecretKey))
+                failures.Add($"{RnnLmOptions.SectionName}:Storage:S3: set both AccessKey and SecretKey, or neither (credentials from the environment).");
+            if (!string.IsNullOrEmpty(s3.Endpoint) && !Uri.TryCreate(s3.Endpoint, UriKind.Absolute, out _))
+                failures.Add($"{RnnLmOptions.SectionName}:Storage:S3:Endpoint must be an absolute URL such as http://minio:9000 (was '{s3.Endpoint}').");
+        }
         Check(options.Worker, $"{RnnLmOptions.SectionName}:Worker", failures);
         Check(options.Serving, $"{RnnLmOptions.SectionName}:Serving", failures);
         Check(options.Auth, $"{RnnLmOptions.SectionName}:Auth", failures);

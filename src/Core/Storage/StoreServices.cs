@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
@@ -16,7 +17,7 @@ public static class StoreServices
     /// <summary>
     /// <see cref="StoreDbContextFactory"/> (also as <c>IDbContextFactory&lt;RnnLmDbContext&gt;</c>), a scoped
     /// <see cref="RnnLmDbContext"/> for health checks, <see cref="JobStore"/>, <see cref="ModelVersionStore"/>,
-    /// <see cref="DatasetStore"/>, <see cref="SweepStore"/> and <see cref="TimeProvider"/>. Needs <c>IOptions&lt;RnnLmOptions&gt;</c>.
+    /// <see cref="DatasetStore"/>, <see cref="SweepStore"/>, the <see cref="IArtifactStore"/> and <see cref="TimeProvider"/>. Needs <c>IOptions&lt;RnnLmOptions&gt;</c>.
     /// </summary>
     public static IServiceCollection AddRnnLmStore(this IServiceCollection services)
     {
@@ -32,7 +33,13 @@ public static class StoreServices
             sp.GetRequiredService<IDbContextFactory<RnnLmDbContext>>(),
             sp.GetRequiredService<IOptions<RnnLmOptions>>().Value,
             sp.GetRequiredService<JobStore>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IArtifactStore>()));
+        services.TryAddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<RnnLmOptions>>().Value;
+            return ArtifactStores.Create(o.Storage, o.DataPath);
+        });
         return services;
     }
 }

@@ -31,6 +31,8 @@ public sealed record CheckpointState
     public double LearningRate { get; init; }
     /// <summary>Best validation loss so far, null before the first validation.</summary>
     public double? BestValidLoss { get; init; }
+    /// <summary>A warm start's validation loss before its first step (the parent's on this data); null for a cold start.</summary>
+    public double? InitialValidLoss { get; init; }
     /// <summary>Epochs since the validation loss last improved.</summary>
     public int EpochsWithoutImprovement { get; init; }
     /// <summary>Validation perplexity after each finished epoch.</summary>
@@ -50,16 +52,17 @@ public sealed record CheckpointState
 /// <summary>
 /// Reads and writes the latest resumable state of a run in one directory:
 /// <c>state.json</c>, <c>weights.bin</c>, <c>best.bin</c>, <c>optimizer.bin</c>, <c>hidden.bin</c>, <c>rng.bin</c>, <c>vocab.json</c>,
-/// and with NT-ASGD averaging, <c>average.bin</c>.
+/// with NT-ASGD averaging, <c>average.bin</c>, and with BPE, the merges the run reads its text with (<c>merges.json</c>).
 /// A new checkpoint is written under a temporary name and swapped in, so a crash leaves the previous one intact.
 /// </summary>
 public static class Checkpoint
 {
     private const string Latest = "latest";
+    private const string MergesFile = "merges.json";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>Everything a checkpoint holds besides the plain state.</summary>
-    public sealed record Parts(RnnLanguageModel Model, byte[]? BestWeights, OptimizerHelper Optimizer, RnnState? Hidden, Vocabulary Vocabulary, WeightAverager? Averages = null);
+    public sealed record Parts(RnnLanguageModel Model, byte[]? BestWeights, OptimizerHelper Optimizer, RnnState? Hidden, Vocabulary Vocabulary, WeightAverager? Averages = null, BpeMerges? Merges = null);
 
     /// <summary>True when <paramref name="directory"/> holds a checkpoint.</summary>
     public static bool Exists(string directory) => FindLatest(directory) is not null;
@@ -78,6 +81,7 @@ public static class Checkpoint
             parts.Optimizer.save_state_dict(Path.Combine(tmp, "optimizer.bin"));
             parts.Vocabulary.Save(Path.Combine(tmp, "vocab.json"));
             parts.Averages?.Save(Path.Combine(tmp, "average.bin"));
+            parts.Merges?.Save(Path.Combine(tmp, MergesFile));
             using (var w = new BinaryWriter(File.Create(Path.Combine(tmp, "hidden.bin"))))
             {
                 if (parts.Hidden is null) w.Write(0);
@@ -136,6 +140,13 @@ public static class Checkpoint
     /// <summary>The vocabulary saved with the latest checkpoint.</summary>
     public static Vocabulary ReadVocabulary(string directory) =>
         Vocabulary.Load(Path.Combine(FindLatest(directory) ?? directory, "vocab.json"));
+
+    /// <summary>The BPE merges of the latest checkpoint, or null when it has none (not BPE, or written before merges were kept).</summary>
+    public static BpeMerges? ReadMerges(string directory)
+    {
+        var path = Path.Combine(FindLatest(directory) ?? directory, MergesFile);
+        return File.Exists(path) ? BpeMerges.Load(path) : null;
+    }
 
     /// <summary>Loads weights, optimizer, NT-ASGD averages and RNG state into live objects; returns best weights and hidden state.</summary>
     public static (byte[]? BestWeights, RnnState? Hidden) Restore(string directory, RnnLanguageModel model, OptimizerHelper optimizer, WeightAverager? averages = null)

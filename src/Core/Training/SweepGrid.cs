@@ -70,7 +70,7 @@ public sealed class SweepGrid
         Count = count;
     }
 
-    /// <summary>Every path a grid may vary: <c>preset</c> and each setting of <c>tokenizer</c>, <c>model</c> and <c>training</c>.</summary>
+    /// <summary>Every path a grid may vary: <c>preset</c>, <c>init</c> and each setting of <c>tokenizer</c>, <c>model</c> and <c>training</c>.</summary>
     public static IReadOnlyList<string> KnownFields { get; } = FindKnownFields();
 
     /// <summary>The grid's field paths, as spelled in <see cref="KnownFields"/>, in the order sent.</summary>
@@ -100,7 +100,7 @@ public sealed class SweepGrid
             var field = $"grid.{path}";
             var known = KnownFields.FirstOrDefault(k => string.Equals(k, path, StringComparison.OrdinalIgnoreCase))
                 ?? throw new InvalidSettingException(field,
-                    $"'{path}' is not a job field a sweep can vary: use preset or tokenizer.*, model.*, training.* settings such as tokenizer.maxVocabularySize, training.bptt, model.embeddingSize, model.hiddenSize, model.dropout.");
+                    $"'{path}' is not a job field a sweep can vary: use preset, init or tokenizer.*, model.*, training.* settings such as tokenizer.maxVocabularySize, training.bptt, model.embeddingSize, model.hiddenSize, model.dropout.");
             InvalidSettingException.Check(!names.Contains(known), field, $"'{known}' appears twice in the grid.");
             if (list is not JsonArray array || array.Count == 0)
                 throw new InvalidSettingException(field, $"grid.{known} must be a non-empty array of values.");
@@ -157,7 +157,10 @@ public sealed class SweepGrid
         var spec = JsonSerializer.SerializeToNode(new TrainingSpec(), JobSpecJson.Options)!.AsObject();
         var known = new List<string> { "preset" };
         foreach (var (section, settings) in spec)
-            known.AddRange(settings!.AsObject().Select(s => $"{section}.{s.Key}"));
+        {
+            if (settings is JsonObject fields) known.AddRange(fields.Select(s => $"{section}.{s.Key}"));
+            else known.Add(section);   // a top-level field such as init (a warm start's parent)
+        }
         return known;
     }
 }

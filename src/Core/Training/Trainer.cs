@@ -37,15 +37,21 @@ public sealed class Trainer(TrainingSpec spec)
     /// <summary>The spec this trainer runs, with defaults that depend on other fields written out.</summary>
     public TrainingSpec Spec { get; } = spec with { Training = spec.Training.Resolved() };
 
-    /// <summary>Trains on <paramref name="splits"/> held in memory; resumes from the context's checkpoint directory when it holds a state.</summary>
+    /// <summary>
+    /// Trains on <paramref name="splits"/> held in memory; resumes from the context's checkpoint directory when it holds a
+    /// state. A warm start (<see cref="TrainingRunContext.WarmStart"/>) reads the text with its parent's tokenizer and
+    /// vocabulary (a BPE parent's merges, never ones learnt from the new text); a resumed run with the checkpoint's.
+    /// </summary>
     public TrainingResult Run(CorpusSplits splits, TrainingRunContext context)
     {
         ArgumentNullException.ThrowIfNull(splits);
-        var resumeVocabulary = context.Resume && context.CheckpointDirectory is { } cd && Checkpoint.ReadState(cd) is not null
-            ? Checkpoint.ReadVocabulary(cd) : null;
-        var corpus = resumeVocabulary is null
-            ? Corpus.Build(splits, Spec.Tokenizer)
-            : Corpus.Encode(splits, Tokenizers.ForTraining(Spec.Tokenizer, splits.Train), resumeVocabulary);
+        var resumed = context.Resume && context.CheckpointDirectory is { } cd && Checkpoint.ReadState(cd) is not null;
+        var warm = resumed ? null : context.WarmStart;
+        var corpus = resumed
+            ? Corpus.Encode(splits, ResumeTokenizer(context, splits), Checkpoint.ReadVocabulary(context.CheckpointDirectory!))
+            : warm is not null
+                ? Corpus.Encode(splits, warm.Tokenizer, warm.Vocabulary)
+                : Corpus.Build(splits, Spec.Tokenizer);
         using var prepared = PreparedCorpus.FromCorpus(corpus);
         return Run(prepared, context);
     }
@@ -67,6 +73,14 @@ public sealed class Trainer(TrainingSpec spec)
             throw new InvalidSettingException("checkpoint", "the checkpoint belongs to a run with other settings; delete it or use the same settings.");
         if (resumeState is not null && !Checkpoint.ReadVocabulary(context.CheckpointDirectory!).Tokens.SequenceEqual(corpus.Vocabulary.Tokens))
             throw new InvalidSettingException("checkpoint", "the checkpoint was written with another vocabulary than the dataset's; delete it or use the same dataset.");
+
+        // A warm start that has not checkpointed yet begins from its parent; after a checkpoint, from the checkpoint.
+        var warm = resumeState is null ? context.WarmStart : null;
+        if (resumeState is null && Spec.Init is not null && warm is null)
+            throw new InvalidSettingException("init", $"the run starts from '{Spec.Init}', which is no longer available (deleted before the job started?).");
+        warm?.CheckFits(Spec);
+        if (warm is not null && !warm.Vocabulary.Tokens.SequenceEqual(corpus.Vocabulary.Tokens))
+            throw new InvalidSettingException("init", "a warm start reads the text with its parent's vocabulary; these token ids were counted from the dataset (train it from the text in memory).");
         var vocab = corpus.Vocabulary;
 
         torch.manual_seed(o.Seed);
@@ -76,10 +90,17 @@ public sealed class Trainer(TrainingSpec spec)
             var train = new TokenStreams(corpus.Train, o.BatchSize, "batchSize");              // (T, B), read a window at a time
             if (corpus.Valid.Count < 2) throw new CorpusException("valid", "the validation split needs at least 2 tokens.");
             if (corpus.Test.Count < 2) throw new CorpusException("test", "the test split needs at least 2 tokens.");
+            double? initialValidLoss = null;
+            if (warm is not null)
+            {
+                warm.LoadInto(model);
+                initialValidLoss = Evaluator.MeanLoss(model, corpus.Valid, o.EvalBatchSize, o.Bptt, "valid");
+                log?.LogInformation("Warm start from {Parent}: validation perplexity {Ppl:F2} before the first step", warm.Parent, Math.Exp(initialValidLoss.Value));
+            }
             var stepsPerEpoch = Batching.BatchCount(train.Steps, o.Bptt);
             var optimizer = CreateOptimizer(model, o);
 
-            var state = resumeState ?? new CheckpointState { Spec = Spec, LearningRate = o.LearningRate };
+            var state = resumeState ?? new CheckpointState { Spec = Spec, LearningRate = o.LearningRate, InitialValidLoss = initialValidLoss };
             byte[]? best = null;
             RnnState? hidden = null;
             ResumeInfo? resumedFrom = null;
@@ -121,6 +142,7 @@ public sealed class Trainer(TrainingSpec spec)
                 ValidTokens = corpus.Valid.Count,
                 TestTokens = corpus.Test.Count,
                 VocabularySize = vocab.Count,
+                InitialValidPerplexity = s.InitialValidLoss is { } initial ? Math.Exp(initial) : null,
                 ValidPerplexityHistory = s.ValidHistory,
                 TokensPerSecond = s.SecondsDone > 0 ? s.TokensDone / s.SecondsDone : 0,
                 TestBitsPerCharacter = test.Nats / Math.Log(2) / Math.Max(1, testCharacters),
@@ -144,6 +166,19 @@ public sealed class Trainer(TrainingSpec spec)
     }
 
     /// <summary>The size of the weights file the model saves as (the same serialisation <c>ModelArtifacts</c> writes).</summary>
+    /// <summary>
+    /// The tokenizer a resumed run reads its text with: a BPE run's merges from its checkpoint (or, in checkpoints written
+    /// before they were kept there, a warm start's parent's merges, else merges learnt again from the training split,
+    /// deterministically); word and character tokenizers are created from the spec.
+    /// </summary>
+    private ITokenizer ResumeTokenizer(TrainingRunContext context, CorpusSplits splits)
+    {
+        if (Spec.Tokenizer.Kind != TokenizerKind.Bpe) return Tokenizers.Create(Spec.Tokenizer);
+        if (Checkpoint.ReadMerges(context.CheckpointDirectory!) is { } merges) return Tokenizers.Create(Spec.Tokenizer, merges);
+        if (Spec.Init is not null && context.WarmStart is { } parent) return parent.Tokenizer;
+        return Tokenizers.ForTraining(Spec.Tokenizer, splits.Train);
+    }
+
     private static long WeightsBytes(RnnLanguageModel model)
     {
         using var stream = new MemoryStream();

@@ -269,7 +269,7 @@ internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context
     {
         State = State with { SecondsDone = TrainedSeconds() };
         clock.Restart();
-        Checkpoint.Save(context.CheckpointDirectory!, State, new Checkpoint.Parts(model, Best, optimizer, State.Batch == 0 ? null : Hidden, corpus.Vocabulary, Averager));
+        Checkpoint.Save(context.CheckpointDirectory!, State, new Checkpoint.Parts(model, Best, optimizer, State.Batch == 0 ? null : Hidden, corpus.Vocabulary, Averager, (corpus.Tokenizer as BpeTokenizer)?.Merges));
         context.Checkpointed?.Invoke(new ResumeInfo(State.Epoch + 1, State.Batch, State.GlobalStep));
     }
 

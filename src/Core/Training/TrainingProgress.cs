@@ -58,6 +58,8 @@ public sealed record TrainingMetrics
     public long TestTokens { get; init; }
     /// <summary>Vocabulary size including specials.</summary>
     public int VocabularySize { get; init; }
+    /// <summary>A warm start's validation perplexity before its first step: the parent model's on this dataset (null for a cold start).</summary>
+    public double? InitialValidPerplexity { get; init; }
     /// <summary>Validation perplexity after each epoch.</summary>
     public IReadOnlyList<double> ValidPerplexityHistory { get; init; } = [];
     /// <summary>Training tokens per second over the run: tokens trained on ÷ <see cref="TrainingSeconds"/>.</summary>

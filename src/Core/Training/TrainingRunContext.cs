@@ -38,6 +38,9 @@ public sealed class TrainingRunContext
     /// <summary>LibTorch intra-op threads for the calling thread; null leaves the setting alone.</summary>
     public int? TorchThreads { get; init; }
 
+    /// <summary>The parent model of a warm start (the spec's <see cref="TrainingSpec.Init"/>); ignored when resuming from a checkpoint.</summary>
+    public WarmStart? WarmStart { get; init; }
+
     /// <summary>Logger for the run.</summary>
     public ILogger? Logger { get; init; }
 }

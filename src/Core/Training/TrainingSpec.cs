@@ -15,6 +15,12 @@ public sealed record TrainingSpec
     /// <summary>The recipe.</summary>
     public TrainingOptions Training { get; init; } = new();
 
+    /// <summary>
+    /// Warm start: the model version (<c>name@version</c>) whose weights, vocabulary and tokenizer the run starts from;
+    /// <see cref="Tokenizer"/> and <see cref="Model"/> are then that version's. Null trains from random weights.
+    /// </summary>
+    public string? Init { get; init; }
+
     /// <summary>Validates all three parts; throws <see cref="InvalidSettingException"/> naming the field.</summary>
     public void Validate()
     {

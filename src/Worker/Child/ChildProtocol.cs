@@ -61,11 +61,14 @@ public static class ExitCodes
 /// <param name="TorchThreads">LibTorch intra-op threads.</param>
 /// <param name="CheckpointIntervalSeconds">A checkpoint at least this often (and at every epoch end).</param>
 /// <param name="ReportEverySteps">Step progress every this many steps.</param>
+/// <param name="InitModelDirectory">A warm start's parent model directory (the spec's <c>init</c>); null for a cold start or when the parent is gone.</param>
+/// <param name="ObjectStorage">With <c>RnnLm:Storage:Provider=s3</c>, the bucket checkpoints are also kept in (<see cref="RemoteCheckpoints"/>).</param>
 public sealed record JobRunRequest(
     string JobId, string ModelName, string SpecJson, string DatasetSha256,
     string TrainPath, string ValidPath, string TestPath,
     string CheckpointDirectory, string JobCheckpointsDirectory, string StagingDirectory,
-    int TorchThreads, double CheckpointIntervalSeconds, int ReportEverySteps);
+    int TorchThreads, double CheckpointIntervalSeconds, int ReportEverySteps, string? InitModelDirectory = null,
+    Core.Configuration.S3StorageOptions? ObjectStorage = null);
 
 /// <summary>Kinds of <see cref="ChildMessage"/>.</summary>
 public static class ChildMessageTypes

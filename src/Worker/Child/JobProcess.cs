@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using RnnLmService.Core;
 using RnnLmService.Core.Storage;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Jobs;
 using RnnLmService.Core.Storage.Models;
 using RnnLmService.Core.Text;
@@ -57,11 +58,19 @@ public static class JobProcess
 
             var spec = JobSpecJson.Deserialize(request.SpecJson);
             AdoptNewestCheckpoint(request, logger);
-            using var corpus = OpenTokenFiles(request, spec.Tokenizer, logger, stop.Token);
+            using var bucket = request.ObjectStorage is { } s3
+                ? new S3ArtifactStore(s3, Path.Combine(request.JobCheckpointsDirectory, ".cache"))
+                : null;
+            var remote = bucket is null ? null : new RemoteCheckpoints(bucket, request.JobId, Path.GetFileName(request.CheckpointDirectory), logger);
+            remote?.AdoptIfNewer(request.CheckpointDirectory, TryReadState(request.CheckpointDirectory)?.GlobalStep ?? -1);
+            // A warm start reads the new text with its parent's tokenizer and vocabulary: the dataset's token files (ids in
+            // the dataset's own frequency order) do not hold those ids, so it reads the text in memory.
+            using var corpus = spec.Init is null ? OpenTokenFiles(request, spec.Tokenizer, logger, stop.Token) : null;
 
             var sinceCheckpoint = System.Diagnostics.Stopwatch.StartNew();
-            using var result = new Trainer(spec).Run(corpus, new TrainingRunContext
+            var runContext = new TrainingRunContext
             {
+                WarmStart = spec.Init is { } parent && request.InitModelDirectory is { } parentDir ? ModelArtifacts.ReadWarmStart(parentDir, parent) : null,
                 CheckpointDirectory = request.CheckpointDirectory,
                 Resume = true,
                 Cancellation = stop.Token,
@@ -72,11 +81,18 @@ public static class JobProcess
                 Resumed = r => Send(new ChildMessage { Type = ChildMessageTypes.Resumed, Epoch = r.Epoch, Step = r.Step, GlobalStep = r.GlobalStep }),
                 Checkpointed = r =>
                 {
+                    remote?.Upload(Checkpoint.LatestDirectory(request.CheckpointDirectory)!, r.GlobalStep);
                     sinceCheckpoint.Restart();
                     Send(new ChildMessage { Type = ChildMessageTypes.Checkpointed, Epoch = r.Epoch, Step = r.Step, GlobalStep = r.GlobalStep });
                 },
                 Progress = p => Send(new ChildMessage { Type = ChildMessageTypes.Progress, Progress = p }),
-            });
+            };
+            using var result = corpus is not null
+                ? new Trainer(spec).Run(corpus, runContext)
+                : new Trainer(spec).Run(new CorpusSplits(
+                    CorpusReader.ReadUtf8(request.TrainPath, "train"),
+                    CorpusReader.ReadUtf8(request.ValidPath, "valid"),
+                    CorpusReader.ReadUtf8(request.TestPath, "test")), runContext);
 
             Send(new ChildMessage
             {

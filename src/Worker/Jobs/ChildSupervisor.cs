@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using RnnLmService.Core.Configuration;
+using RnnLmService.Core;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
@@ -18,8 +20,8 @@ namespace RnnLmService.Worker.Jobs;
 /// (<see cref="JobStore.RecordCrashAsync"/>: retried from the checkpoint with back-off, failed after <c>MaxCrashes</c>).
 /// </summary>
 public sealed class ChildSupervisor(
-    JobStore jobs, DatasetStore datasets, ModelVersionStore versions, ModelPublisher publisher, JobPaths paths,
-    WorkerOptions options, int torchThreads, TimeProvider clock, ILogger logger)
+    JobStore jobs, DatasetStore datasets, ModelVersionStore versions, ModelPublisher publisher, JobPaths paths, IArtifactStore artifacts,
+    WorkerOptions options, int torchThreads, TimeProvider clock, ILogger logger, S3StorageOptions? objectStorage = null)
 {
     private enum StopReason { None, Cancelled, LeaseLost, Shutdown }
 
@@ -36,6 +38,18 @@ public sealed class ChildSupervisor(
         if (dataset is null)
         {
             await FailAsync(job, $"Dataset '{job.DatasetId}' no longer exists.");
+            return;
+        }
+        string? datasetDir;
+        try { datasetDir = await datasets.LocalDirectoryAsync(dataset, CancellationToken.None); }
+        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+        {
+            await CrashAsync(job, $"The dataset's files could not be fetched from the artifact store ({e.Message}).");
+            return;
+        }
+        if (datasetDir is null)
+        {
+            await FailAsync(job, $"The files of dataset '{job.DatasetId}' are missing from the artifact store.");
             return;
         }
         var claimDir = paths.ClaimCheckpoints(job.Id, token);
@@ -57,15 +71,33 @@ public sealed class ChildSupervisor(
         }
         using var _ = process;
         var request = new JobRunRequest(job.Id, job.ModelName, job.SpecJson, dataset.Sha256,
-            datasets.SplitPath(dataset, "train"), datasets.SplitPath(dataset, "valid"), datasets.SplitPath(dataset, "test"),
+            DatasetStore.SplitPath(datasetDir, "train"), DatasetStore.SplitPath(datasetDir, "valid"), DatasetStore.SplitPath(datasetDir, "test"),
             claimDir, paths.JobCheckpoints(job.Id), paths.Staging(job.Id, token), torchThreads,
-            options.CheckpointInterval.TotalSeconds, ReportEverySteps: 10);
+            options.CheckpointInterval.TotalSeconds, ReportEverySteps: 10, InitModelDirectory: await ParentDirectoryAsync(job),
+            ObjectStorage: objectStorage);
         await process.StandardInput.WriteLineAsync(JsonSerializer.Serialize(request, ChildProtocol.Json));
         await process.StandardInput.FlushAsync(CancellationToken.None);
         logger.LogInformation("Job {JobId} (attempt {Attempt}) trains in process {Pid} with {Threads} torch thread(s)", job.Id, job.Attempts, process.Id, torchThreads);
 
         var end = await SuperviseAsync(job, process, stopping);
         await ConcludeAsync(job, process, end);
+    }
+
+    /// <summary>The directory of a warm start's parent (<c>init</c>), null for a cold start or a parent deleted since (a job that has
+    /// checkpointed does not need it; one that has not fails naming <c>init</c>).</summary>
+    private async Task<string?> ParentDirectoryAsync(TrainingJobRecord job)
+    {
+        if (JobSpecJson.Deserialize(job.SpecJson).Init is not { } init) return null;
+        var at = init.LastIndexOf('@');
+        if (at < 0 || !int.TryParse(init[(at + 1)..], out var version)) return null;
+        var record = await StoreFailures.Retry.ExecuteAsync(async ct => await versions.GetAsync(init[..at], version, ct), CancellationToken.None);
+        if (record is null) return null;
+        try { return await artifacts.GetModelDirectoryAsync(record.ArtifactPath, CancellationToken.None); }
+        catch (ModelFormatException e)
+        {
+            logger.LogWarning("Job {JobId}: the parent {Parent} cannot be read: {Reason}", job.Id, init, e.Reason);
+            return null;
+        }
     }
 
     /// <summary>What the supervision saw: why it stopped the process (if it did) and the process's last words.</summary>
@@ -162,6 +194,7 @@ public sealed class ChildSupervisor(
             {
                 // A cancelled job leaves no half model: its checkpoints and staging go too.
                 publisher.TryDelete(paths.JobCheckpoints(job.Id));
+                await publisher.TryDeleteStoredCheckpointsAsync(job.Id);
                 publisher.TryDelete(paths.Staging(job.Id, job.ClaimToken!));
             }
             logger.LogInformation("Job {JobId} cancelled", job.Id);

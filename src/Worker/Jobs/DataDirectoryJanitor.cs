@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Jobs;
 
@@ -15,7 +16,7 @@ namespace RnnLmService.Worker.Jobs;
 /// <see cref="OrphanAge"/> (younger ones may be an upload of another process between its rename and its insert): deleted.</item>
 /// </list>
 /// </summary>
-public sealed class DataDirectoryJanitor(IDbContextFactory<RnnLmDbContext> dbFactory, JobPaths paths, TimeProvider clock, ILogger<DataDirectoryJanitor> logger)
+public sealed class DataDirectoryJanitor(IDbContextFactory<RnnLmDbContext> dbFactory, JobPaths paths, IArtifactStore artifacts, TimeProvider clock, ILogger<DataDirectoryJanitor> logger)
 {
     /// <summary>How old an unreferenced dataset directory must be before it is removed.</summary>
     public static readonly TimeSpan OrphanAge = TimeSpan.FromHours(1);
@@ -35,7 +36,7 @@ public sealed class DataDirectoryJanitor(IDbContextFactory<RnnLmDbContext> dbFac
                 && await db.ModelVersions.AsNoTracking().FirstOrDefaultAsync(v => v.JobId == jobId, ct) is { } version
                 && Directory.Exists(JobPaths.StagedModel(staging)))
             {
-                ModelPublisher.MoveIntoPlace(staging, paths.Absolute(version.ArtifactPath));
+                await ModelPublisher.PlaceAsync(artifacts, staging, version.ArtifactPath);
                 logger.LogInformation("Finished publishing {Model}@{Version} of job {JobId} (the worker stopped between its commit and the move)", version.Name, version.Version, jobId);
             }
             Delete(staging, "staging left by a stopped worker");

@@ -20,6 +20,6 @@ public sealed class JobPaths(string dataPath)
     public static string StagedModel(string staging) => Path.Combine(staging, "model");
 
     /// <summary><c>models/{name}/{version}</c>, relative to the data directory (what the version row records).</summary>
-    public static string RelativeModel(string name, int version) => Path.Combine("models", name, version.ToString(CultureInfo.InvariantCulture));
+    public static string RelativeModel(string name, int version) => $"models/{name}/{version.ToString(CultureInfo.InvariantCulture)}";
     public string Absolute(string relative) => Path.Combine(dataPath, relative);
 }

@@ -151,7 +151,8 @@ public class ModelRegistryTests(ApiFactory factory) : IClassFixture<ApiFactory>
         var options = new RnnLmOptions { DataDirectory = configured.DataDirectory, StarterModel = false };
         serving?.Invoke(options.Serving);
         return new(factory.Services.GetRequiredService<ModelVersionStore>(), loader, Options.Create(options),
-            factory.Services.GetRequiredService<ServingMetrics>(), NullLogger<ModelRegistry>.Instance);
+            factory.Services.GetRequiredService<ServingMetrics>(), new RnnLmService.Core.Storage.Artifacts.FileSystemArtifactStore(options.DataPath),
+            NullLogger<ModelRegistry>.Instance);
     }
 
     private sealed class FakeLoader(TimeSpan delay) : IServedModelLoader

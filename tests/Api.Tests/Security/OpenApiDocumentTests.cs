@@ -100,6 +100,8 @@ public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<K
 
         var request = schemas.GetProperty("CreateTrainingJobRequest").GetProperty("properties");
         Assert.Equal("^[a-z0-9][a-z0-9._-]{0,63}$", request.GetProperty("modelName").GetProperty("pattern").GetString());
+        // A warm start's parent: name or name@version.
+        Assert.Equal("^[a-z0-9][a-z0-9._-]{0,63}(@[1-9][0-9]{0,9})?$", request.GetProperty("init").GetProperty("pattern").GetString());
         var body = doc.RootElement.GetProperty("paths").GetProperty("/api/training-jobs").GetProperty("post").GetProperty("requestBody");
         Assert.Equal("my-model", body.GetProperty("content").GetProperty("application/json").GetProperty("example").GetProperty("modelName").GetString());
     }
@@ -127,7 +129,8 @@ public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<K
         {
             var property = type.GetProperty(name)!;
             var integer = property.PropertyType == typeof(int) || property.PropertyType == typeof(int?);
-            var step = integer ? 1 : 1e-6;
+            var whole = integer || property.PropertyType == typeof(long?);
+            var step = whole ? 1 : 1e-6;
             foreach (var (value, valid) in new[]
                      {
                          (exclusiveMin ? min + step : min, true), (exclusiveMin ? min : min - step, false),
@@ -138,7 +141,11 @@ public sealed class OpenApiDocumentTests(KeyedFactory factory) : IClassFixture<K
                 if (options is ModelOptions) typeof(ModelOptions).GetProperty(nameof(ModelOptions.TieWeights))!.SetValue(options, false);
                 if (options is TokenizerOptions && name == nameof(TokenizerOptions.VocabularySize))     // the BPE vocabulary size needs kind bpe
                     typeof(TokenizerOptions).GetProperty(nameof(TokenizerOptions.Kind))!.SetValue(options, TokenizerKind.Bpe);
-                property.SetValue(options, integer ? (object)Convert.ToInt32(value) : value);
+                if (options is ModelOptions && name.EndsWith("Dropout") && name is not nameof(ModelOptions.EmbeddingDropout))   // a locked-dropout rate needs lockedDropout
+                    typeof(ModelOptions).GetProperty(nameof(ModelOptions.LockedDropout))!.SetValue(options, true);
+                if (options is TrainingOptions && name == nameof(TrainingOptions.GradientAccumulation))   // it must divide batchSize
+                    typeof(TrainingOptions).GetProperty(nameof(TrainingOptions.BatchSize))!.SetValue(options, 64);
+                property.SetValue(options, integer ? (object)Convert.ToInt32(value) : property.PropertyType == typeof(long?) ? (object)Convert.ToInt64(value) : value);
                 var ok = true;
                 try { type.GetMethod("Validate")!.Invoke(options, null); }
                 catch (TargetInvocationException e) when (e.InnerException is InvalidSettingException) { ok = false; }

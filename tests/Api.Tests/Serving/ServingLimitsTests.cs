@@ -106,4 +106,17 @@ public class ServingLimitsTests(LimitedFactory factory) : IClassFixture<LimitedF
         foreach (var name in new[] { "rnnlm_state_cache_hits", "rnnlm_state_cache_misses", "rnnlm_state_cache_bytes" })
             Assert.Matches($@"(?m)^{name}[a-z_]*\{{[^}}]*model=""tiny@1""[^}}]*\}} [1-9]", metrics);
     }
+
+    [Fact]
+    public async Task Metrics_split_the_memory_into_the_C_heap_and_the_GC_heap()
+    {
+        await InferenceApiTests.Ok<NextWordResponse>(await client.PostJsonAsync("/api/models/tiny/next-word", new { context = "the old dog", topK = 5 }));
+        var metrics = await client.GetStringAsync("/metrics");
+        double Gauge(string name) =>
+            double.Parse(System.Text.RegularExpressions.Regex.Match(metrics, $@"(?m)^rnnlm_memory_{name} ([0-9.eE+-]+)$").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var (heap, inUse, free) = (Gauge("native_heap"), Gauge("native_in_use"), Gauge("native_free"));
+        Assert.True(inUse > 1 << 20, $"native_in_use {inUse}: a loaded model's tensors are in the C heap");
+        Assert.InRange(heap - inUse - free, -(1 << 20), 1 << 20); // glibc's heap is what is in use plus what is free (between two reads)
+        Assert.True(Gauge("gc_heap") > 0 && Gauge("gc_committed") >= Gauge("gc_heap"), metrics);
+    }
 }

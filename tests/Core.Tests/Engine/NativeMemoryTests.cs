@@ -6,7 +6,7 @@ namespace RnnLmService.Core.Tests.Engine;
 
 /// <summary>
 /// What the worker does about the C allocator: it recognises the GLIBC_TUNABLES the launchers set, the launchers set
-/// exactly those, and malloc_trim after a job gives freed heap memory back. Serial: resident memory is process-wide.
+/// exactly those, malloc_trim gives freed heap memory back, and mallinfo2 accounts for what is in use and free. Serial: resident memory is process-wide.
 /// </summary>
 [Collection(SerialTorchCollection.Name)]
 public sealed class NativeMemoryTests
@@ -59,6 +59,32 @@ public sealed class NativeMemoryTests
         thread.Start();
         Assert.True(thread.Join(TimeSpan.FromMinutes(1)));
         Assert.True(before - after >= BufferBytes * 3L / 4, $"trim returned {(before - after) >> 20} MiB of the freed 48 MiB");
+    }
+
+    [Fact]
+    public void The_heap_statistics_count_a_block_in_use_and_then_free()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        NativeHeapStats? start = null, held = null, freed = null;
+        var thread = new Thread(() =>
+        {
+            Assert.Equal(1, Mallopt(MmapThreshold, int.MaxValue)); // from the heap, as under the launchers' tunables
+            start = NativeMemory.HeapStats();
+            var buffer = Marshal.AllocHGlobal(BufferBytes);
+            var guard = Marshal.AllocHGlobal(BufferBytes);           // keeps the freed block off the top of the heap
+            held = NativeMemory.HeapStats();
+            Marshal.FreeHGlobal(buffer);
+            freed = NativeMemory.HeapStats();
+            Marshal.FreeHGlobal(guard);
+        });
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromMinutes(1)));
+        Assert.NotNull(start);
+        // Other threads allocate meanwhile, hence the slack; the two blocks are 48 MiB each.
+        Assert.InRange(held!.InUseBytes - start!.InUseBytes, 2L * BufferBytes - (8 << 20), 2L * BufferBytes + (8 << 20));
+        Assert.InRange(freed!.FreeBytes - held.FreeBytes, BufferBytes - (8 << 20), BufferBytes + (8 << 20));
+        foreach (var s in new[] { start, held, freed })
+            Assert.Equal(s.HeapBytes, s.InUseBytes + s.FreeBytes);
     }
 
     private static long ResidentBytes() =>

@@ -58,7 +58,8 @@ public abstract class DatasetStoreTests(string provider, ITestOutputHelper outpu
         Assert.Equal("derived", d.SplitKind);
         Assert.Equal((32L, 4L, 4L), (d.TrainLines, d.ValidLines, d.TestLines));
 
-        var parts = DatasetStore.Splits.Select(s => File.ReadAllText(datasets.SplitPath(d, s))).ToArray();
+        var local = (await datasets.LocalDirectoryAsync(d))!;
+        var parts = DatasetStore.Splits.Select(s => File.ReadAllText(DatasetStore.SplitPath(local, s))).ToArray();
         Assert.Equal(text, string.Concat(parts)); // contiguous, byte for byte
         Assert.Equal(Expected(parts[0]).Words, d.TrainWords);
         Assert.Equal(Expected(parts[2]).Bytes, d.TestBytes);
@@ -77,7 +78,7 @@ public abstract class DatasetStoreTests(string provider, ITestOutputHelper outpu
         Assert.Equal("given", d.SplitKind);
         Assert.Equal((expected.Lines, expected.Words, expected.Bytes, expected.Sha), (d.Lines, d.Words, d.Bytes, d.Sha256));
         Assert.Equal((2L, 1L, 1L), (d.TrainLines, d.ValidLines, d.TestLines));
-        Assert.Equal("a dog ran\n", await File.ReadAllTextAsync(datasets.SplitPath(d, "valid")));
+        Assert.Equal("a dog ran\n", await File.ReadAllTextAsync(DatasetStore.SplitPath((await datasets.LocalDirectoryAsync(d))!, "valid")));
     }
 
     [Theory]

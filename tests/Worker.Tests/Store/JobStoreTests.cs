@@ -302,7 +302,7 @@ public abstract class JobStoreTests(string provider, ITestOutputHelper output) :
         await Assert.ThrowsAsync<NotFoundException>(() => versions.PromoteAsync("lm", 9));
 
         // A failed placement registers nothing.
-        await Assert.ThrowsAsync<IOException>(() => versions.RegisterAsync("lm", "{}", null, false, _ => throw new IOException("disk full")));
+        await Assert.ThrowsAsync<IOException>(() => versions.RegisterAsync("lm", "{}", null, false, (Func<int, string>)(_ => throw new IOException("disk full"))));
         Assert.Equal(2, (await versions.ListAsync("lm")).Count);
     }
 

@@ -20,7 +20,8 @@ public sealed class DataDirectoryJanitorTests(ITestOutputHelper output) : IAsync
 
     public async Task DisposeAsync() => await _store.DisposeAsync();
 
-    private DataDirectoryJanitor Janitor() => new(_store.Factory, _paths, TimeProvider.System, NullLogger<DataDirectoryJanitor>.Instance);
+    private DataDirectoryJanitor Janitor() => new(_store.Factory, _paths, new RnnLmService.Core.Storage.Artifacts.FileSystemArtifactStore(_store.DataDirectory), TimeProvider.System,
+        NullLogger<DataDirectoryJanitor>.Instance);
 
     private static string Stage(string staging)
     {

@@ -136,6 +136,8 @@ public sealed class ModelVersionRecord
     /// <summary>The version a bare <c>name</c> resolves to (at most one per name); otherwise the newest.</summary>
     public bool Promoted { get; set; }
     public string? JobId { get; set; }
+    /// <summary>The version a warm-started job continued from, <c>name@version</c>; null when trained from random weights or imported.</summary>
+    public string? Parent { get; set; }
 }
 
 /// <summary>The last version number handed out per model name: numbers are never reused, even after a delete.</summary>

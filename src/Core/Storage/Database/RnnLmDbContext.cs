@@ -86,6 +86,7 @@ public abstract class RnnLmDbContext(DbContextOptions options) : DbContext(optio
             e.Property(x => x.Name).HasMaxLength(64);
             e.Property(x => x.ArtifactPath).HasMaxLength(400);
             e.Property(x => x.JobId).HasMaxLength(64);
+            e.Property(x => x.Parent).HasMaxLength(80);
             e.HasIndex(x => new { x.Name, x.Version }).IsUnique();
             // One version per job, whatever a worker that lost its claim attempts.
             e.HasIndex(x => x.JobId).IsUnique();

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Jobs;
 using RnnLmService.Core.Text.Prepared;
@@ -14,8 +15,12 @@ namespace RnnLmService.Core.Storage.Datasets;
 /// contiguous train/valid/test parts by line — the last 10 % of lines (at least one) are test, the 10 % before
 /// them valid, the rest train — so the files, counts and hash never depend on the engine's version.
 /// </summary>
-public sealed class DatasetStore(IDbContextFactory<RnnLmDbContext> dbFactory, RnnLmOptions options, JobStore jobs, TimeProvider? clock = null)
+public sealed class DatasetStore(IDbContextFactory<RnnLmDbContext> dbFactory, RnnLmOptions options, JobStore jobs, TimeProvider? clock = null,
+    IArtifactStore? artifacts = null)
 {
+    /// <summary>Where the committed files are kept (the data directory, or a bucket with <c>RnnLm:Storage:Provider=s3</c>).</summary>
+    internal IArtifactStore Artifacts { get; } = artifacts ?? new FileSystemArtifactStore(options.DataPath);
+
     /// <summary>Split names, in the order their bytes make up the dataset's SHA-256.</summary>
     public static readonly string[] Splits = ["train", "valid", "test"];
 
@@ -24,7 +29,7 @@ public sealed class DatasetStore(IDbContextFactory<RnnLmDbContext> dbFactory, Rn
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
-    /// <summary>Where datasets live.</summary>
+    /// <summary>Where uploads are written before they are committed (and, with the file system, where datasets live).</summary>
     public string Root => Path.Combine(options.DataPath, "datasets");
 
     /// <summary>Starts an upload; add files with <see cref="DatasetUpload.AddFileAsync"/>, then commit. Disposing an uncommitted upload removes its files.</summary>
@@ -71,17 +76,18 @@ public sealed class DatasetStore(IDbContextFactory<RnnLmDbContext> dbFactory, Rn
             throw new ConflictException($"Dataset '{id}' is used by a queued or running training job; cancel the job or wait for it to finish.");
         await using (var db = dbFactory.CreateDbContext())
             await db.Datasets.Where(d => d.Id == id).ExecuteDeleteAsync(ct);
-
-        var dir = Path.Combine(options.DataPath, record.Directory);
-        if (!Directory.Exists(dir)) return;
-        var doomed = Path.Combine(Root, $".deleted-{id}");
-        Directory.Move(dir, doomed);
-        Directory.Delete(doomed, recursive: true);
+        await Artifacts.DeleteAsync(record.Directory, ct);
     }
 
-    /// <summary>Full path of one split's file (<c>train</c>, <c>valid</c> or <c>test</c>).</summary>
-    public string SplitPath(DatasetRecord dataset, string split) =>
-        Path.Combine(options.DataPath, dataset.Directory, $"{split}.txt");
+    /// <summary>
+    /// A local directory with the dataset's <c>train.txt</c>, <c>valid.txt</c> and <c>test.txt</c>: the data directory's own,
+    /// or this node's copy of the bucket's (fetched once); null when its files are gone.
+    /// </summary>
+    public Task<string?> LocalDirectoryAsync(DatasetRecord dataset, CancellationToken ct = default) =>
+        Artifacts.GetDirectoryAsync(dataset.Directory, ct);
+
+    /// <summary>One split's file (<c>train</c>, <c>valid</c> or <c>test</c>) in a directory from <see cref="LocalDirectoryAsync"/>.</summary>
+    public static string SplitPath(string localDirectory, string split) => Path.Combine(localDirectory, $"{split}.txt");
 
     /// <summary>The dataset's token files and their state (<see cref="TokenFiles.Statuses"/>): read from its directory.</summary>
     public IReadOnlyList<PreparationStatus> Preparations(DatasetRecord dataset) =>

@@ -98,10 +98,9 @@ public sealed class DatasetUpload : IAsyncDisposable
         else sha = await HashSplitsAsync(ct);
 
         var total = _files["train"] + _files["valid"] + _files["test"];
-        var relative = Path.Combine("datasets", _id);
-        var final = Path.Combine(_store.Root, _id);
+        var relative = $"datasets/{_id}";
         Durable.FlushTree(_temp);
-        Durable.MoveDirectory(_temp, final);
+        await _store.Artifacts.PutDirectoryAsync(_temp, relative, "train.txt", ct);
         _committed = true;
         var record = new DatasetRecord
         {
@@ -124,7 +123,7 @@ public sealed class DatasetUpload : IAsyncDisposable
         }
         catch
         {
-            Directory.Delete(final, recursive: true);
+            await _store.Artifacts.DeleteAsync(relative, CancellationToken.None);
             throw;
         }
     }

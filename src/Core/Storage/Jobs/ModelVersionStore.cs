@@ -38,11 +38,16 @@ public sealed class ModelVersionStore(IDbContextFactory<RnnLmDbContext> dbFactor
     /// while files are written) and return its path relative to the data directory, then records it. Jobs finish
     /// through <see cref="JobStore.CompleteSucceededAsync"/> instead.
     /// </summary>
+    public Task<ModelVersionRecord> RegisterAsync(string name, string metricsJson, string? jobId, bool promote,
+        Func<int, string> placeArtifact, CancellationToken ct = default) =>
+        RegisterAsync(name, metricsJson, jobId, promote, v => Task.FromResult(placeArtifact(v)), ct);
+
+    /// <summary><see cref="RegisterAsync(string, string, string?, bool, Func{int, string}, CancellationToken)"/> with an artifact placed asynchronously (an upload).</summary>
     public async Task<ModelVersionRecord> RegisterAsync(string name, string metricsJson, string? jobId, bool promote,
-        Func<int, string> placeArtifact, CancellationToken ct = default)
+        Func<int, Task<string>> placeArtifact, CancellationToken ct = default)
     {
         var version = await ReserveVersionAsync(name, ct);
-        var path = placeArtifact(version);
+        var path = await placeArtifact(version);
         await using var db = dbFactory.CreateDbContext();
         var now = _clock.GetUtcNow().UtcDateTime;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -65,10 +70,10 @@ public sealed class ModelVersionStore(IDbContextFactory<RnnLmDbContext> dbFactor
 
     /// <summary>
     /// Registers an imported archive as the next version of <paramref name="name"/>, numbered like a trained version
-    /// (no job). <paramref name="placeArtifact"/> moves the checked, staged directory into place as in <see cref="RegisterAsync"/>.
+    /// (no job). <paramref name="placeArtifact"/> moves the checked, staged directory into place as in <see cref="RegisterAsync(string, string, string?, bool, Func{int, Task{string}}, CancellationToken)"/>.
     /// </summary>
     public Task<ModelVersionRecord> RegisterImportedAsync(string name, string metricsJson, bool promote,
-        Func<int, string> placeArtifact, CancellationToken ct = default) =>
+        Func<int, Task<string>> placeArtifact, CancellationToken ct = default) =>
         RegisterAsync(name, metricsJson, jobId: null, promote, placeArtifact, ct);
 
     // --------------------------------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ public static class ModelArtifacts
             Training = result.Spec.Training,
             DatasetHash = datasetHash,
             Metrics = result.Metrics,
+            Parent = result.Spec.Init,
         };
         return Save(directory, manifest, result.Model, result.Vocabulary, (result.Tokenizer as BpeTokenizer)?.Merges);
     }
@@ -128,6 +129,21 @@ public static class ModelArtifacts
         if (manifest.Tokenizer.Kind != TokenizerKind.Bpe) return Tokenizers.Create(manifest.Tokenizer);
         var path = Path.Combine(directory, manifest.MergesFile ?? MergesFileName);
         return Tokenizers.Create(manifest.Tokenizer, BpeMerges.Load(path));
+    }
+
+    /// <summary>
+    /// The version at <paramref name="directory"/> as the parent of a warm start named <paramref name="parent"/>
+    /// (<c>name@version</c>): its manifest, tokenizer (a BPE parent's merges), vocabulary and weights, hash-checked; the weights are loaded by the trainer.
+    /// </summary>
+    public static WarmStart ReadWarmStart(string directory, string parent)
+    {
+        var manifest = ReadManifest(directory);
+        CheckHashes(directory, manifest);
+        var vocabulary = Vocabulary.Load(Path.Combine(directory, manifest.VocabularyFile));
+        if (vocabulary.Count != manifest.VocabularySize)
+            throw new ModelFormatException(Path.Combine(directory, manifest.VocabularyFile),
+                $"the vocabulary has {vocabulary.Count} tokens but model.json says {manifest.VocabularySize}");
+        return new WarmStart(parent, manifest.Architecture, ReadTokenizer(directory, manifest), vocabulary, Path.Combine(directory, manifest.WeightsFile));
     }
 
     /// <summary>

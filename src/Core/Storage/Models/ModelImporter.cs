@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using RnnLmService.Core.Configuration;
+using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Jobs;
 
@@ -16,7 +17,7 @@ public sealed record ImportedModel(ModelVersionRecord Record, ModelOrigin Origin
 /// name and renames the staged directory into <c>models/{name}/{version}</c>. Any failure deletes the staging
 /// directory: nothing is written outside the store and nothing is left behind.
 /// </summary>
-public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOptions> options, TimeProvider clock)
+public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOptions> options, TimeProvider clock, IArtifactStore artifacts)
 {
     /// <summary>
     /// Imports <paramref name="archive"/> as the next version of <paramref name="name"/> (null: the name in the archive's
@@ -47,7 +48,7 @@ public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOpti
             };
             var metrics = JsonSerializer.Serialize(manifest.Metrics, ModelManifest.JsonOptions);
             var record = await versions.RegisterImportedAsync(target, metrics, promote,
-                version => Place(staging, target, version, manifest with { Name = target, Version = version, Origin = origin }), ct);
+                version => PlaceAsync(staging, target, version, manifest with { Name = target, Version = version, Origin = origin }), ct);
             return new ImportedModel(record, origin);
         }
         finally
@@ -95,16 +96,14 @@ public sealed class ModelImporter(ModelVersionStore versions, IOptions<RnnLmOpti
         }
     }
 
-    /// <summary>Writes the manifest with its new name, version and import record, and renames the staged directory into place.</summary>
-    private string Place(string staging, string name, int version, ModelManifest manifest)
+    /// <summary>Writes the manifest with its new name, version and import record, and puts the staged directory in place.</summary>
+    private async Task<string> PlaceAsync(string staging, string name, int version, ModelManifest manifest)
     {
         File.WriteAllText(Path.Combine(staging, ModelArtifacts.ManifestFile), JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions));
-        var relative = Path.Combine("models", name, version.ToString(CultureInfo.InvariantCulture));
-        var directory = Path.Combine(options.Value.DataPath, relative);
-        // The store row for this number is ours (not yet committed): a directory already there is a leftover of a crash before commit.
-        if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-        Directory.CreateDirectory(Path.GetDirectoryName(directory)!);
-        Directory.Move(staging, directory);
+        var relative = $"models/{name}/{version.ToString(CultureInfo.InvariantCulture)}";
+        // The store row for this number is ours (not yet committed): anything already there is a leftover of a crash before commit.
+        await artifacts.DeleteAsync(relative);
+        await artifacts.PutDirectoryAsync(staging, relative, ModelArtifacts.ManifestFile);
         return relative;
     }
 }

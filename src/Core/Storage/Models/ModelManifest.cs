@@ -59,6 +59,8 @@ public sealed record ModelManifest
     /// what an exported archive is checked against on import. Absent in directories written before it existed.
     /// </summary>
     public IReadOnlyDictionary<string, string>? Files { get; init; }
+    /// <summary>The version a warm-started job continued from, <c>name@version</c> (null when trained from random weights).</summary>
+    public string? Parent { get; init; }
     /// <summary>Where the version came from when it was imported rather than trained (null for trained versions).</summary>
     public ModelOrigin? Origin { get; init; }
 

@@ -18,6 +18,9 @@ public static partial class ModelNames
     /// <summary>The rule as a regular expression (also the OpenAPI <c>pattern</c>).</summary>
     public const string Pattern = "^[a-z0-9][a-z0-9._-]{0,63}$";
 
+    /// <summary>A model address, <c>name</c> or <c>name@version</c> (a job's <c>init</c>), as a regular expression for the OpenAPI document.</summary>
+    public const string AddressPattern = "^[a-z0-9][a-z0-9._-]{0,63}(@[1-9][0-9]{0,9})?$";
+
     /// <summary>True when <paramref name="name"/> follows the rule.</summary>
     public static bool IsValid(string? name) => name is { Length: > 0 and <= MaxLength } && Regex().IsMatch(name);
 

@@ -204,6 +204,11 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Postgres
                         .HasColumnType("character varying(64)")
                         .HasColumnName("name");
 
+                    b.Property<string>("Parent")
+                        .HasMaxLength(80)
+                        .HasColumnType("character varying(80)")
+                        .HasColumnName("parent");
+
                     b.Property<bool>("Promoted")
                         .HasColumnType("boolean")
                         .HasColumnName("promoted");

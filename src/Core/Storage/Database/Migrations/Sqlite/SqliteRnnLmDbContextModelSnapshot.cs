@@ -195,6 +195,11 @@ namespace RnnLmService.Core.Storage.Database.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("name");
 
+                    b.Property<string>("Parent")
+                        .HasMaxLength(80)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("parent");
+
                     b.Property<bool>("Promoted")
                         .HasColumnType("INTEGER")
                         .HasColumnName("promoted");
