@@ -16,6 +16,7 @@ using RnnLmService.Core;
 //   bare-serving <modelDir> [batch=32 streams=1,16 tokens=200 seconds=15]   the bare TorchSharp limit of serving (issue 12)
 //   genstep <modelDir> [streams=16 tokens=200 reps=3]   the service's generation step next to the bare loop's, in process
 //   nextstep <modelDir> [batch=32 batches=200 reps=3]   the service's next-word batch next to the bare loop's, in process
+//   prepare <dir> [work=DIR budget=1000000]        a training job's dataset preparation (token files), timed, with peak RSS
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: normalize <in> <outDir> | throughput|quality|kn|overhead <dir> [k=v...] | train <corpus.txt> [k=v...]"
@@ -46,5 +47,6 @@ return args[0] switch
     "genstep" => GenStep.Run(args[1], rest),
     "nextstep" => NextStep.Run(args[1], rest),
     "vocab" => VocabBench.Run(args[1], rest),
+    "prepare" => PrepareBench.Run(args[1], rest),
     var c => throw new ArgumentException($"unknown command '{c}'"),
 };

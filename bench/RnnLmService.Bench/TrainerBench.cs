@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
+using RnnLmService.Core.Text;
+using RnnLmService.Core.Text.Prepared;
 using RnnLmService.Core.Training;
 
 namespace RnnLmService.Bench;
@@ -10,10 +12,16 @@ internal static class TrainerBench
     /// <summary>
     /// Tokens/s over <c>steps</c> steps after <c>warmup</c> steps. The window is timed from the trainer's own
     /// progress callback (every <c>report</c> steps, the service default 20), and the run is then cancelled.
+    /// <c>tokenizer=default</c>: the service's default tokenizer (lower-cased words, punctuation split) instead of
+    /// whitespace. <c>tokens=DIR</c>: train from memory-mapped token files prepared in DIR (a dataset directory, e.g. the
+    /// service's <c>datasets/{id}</c>; prepared there first, outside the timed window, unless a job already did)
+    /// instead of the corpus read into memory.
     /// </summary>
     public static int Throughput(string dir, Args a)
     {
         var spec = ClassicSpec.From(a);
+        if (a.Get("tokenizer", "whitespace") == "default") spec = spec with { Tokenizer = new TokenizerOptions { MaxVocabularySize = spec.Tokenizer.MaxVocabularySize } };
+        var tokens = a.Get("tokens", "");
         int threads = a.Int("threads", 1), warmup = a.Int("warmup", 40), steps = a.Int("steps", 200);
         // The window edges must fall on progress reports: every 20 steps (the service default) when they allow it.
         var report = a.Int("report", Gcd(20, Gcd(warmup, steps)));
@@ -35,27 +43,29 @@ internal static class TrainerBench
 
         void Run()
         {
-            var corpus = BenchData.Read(dir);
+            using var prepared = tokens.Length == 0 ? null : TokenFiles.Open(new TokenFilePreparer().Prepare(tokens, spec.Tokenizer), spec.Tokenizer);
+            var corpus = prepared is null ? BenchData.Read(dir) : null;
             var clock = new CpuClock();
             using var cts = new CancellationTokenSource();
+            var context = new TrainingRunContext
+            {
+                TorchThreads = threads,
+                ReportEverySteps = report,
+                Cancellation = cts.Token,
+                Progress = p =>
+                {
+                    if (p.GlobalStep == warmup) clock.Restart();
+                    if (p.GlobalStep == warmup + steps) { clock.Stop(); cts.Cancel(); }
+                },
+            };
             try
             {
-                new Trainer(spec).Run(corpus, new TrainingRunContext
-                {
-                    TorchThreads = threads,
-                    ReportEverySteps = report,
-                    Cancellation = cts.Token,
-                    Progress = p =>
-                    {
-                        if (p.GlobalStep == warmup) clock.Restart();
-                        if (p.GlobalStep == warmup + steps) { clock.Stop(); cts.Cancel(); }
-                    },
-                }).Dispose();
+                (prepared is null ? new Trainer(spec).Run(corpus!, context) : new Trainer(spec).Run(prepared, context)).Dispose();
                 throw new InvalidOperationException("the epoch ended before the timed window did; use fewer steps");
             }
             catch (OperationCanceledException) { }
-            var tokens = (long)steps * spec.Training.Bptt * spec.Training.BatchSize;
-            Emit((mallopt ? "trainer+mallopt" : "trainer") + (onThread ? "+thread" : ""), threads, warmup, steps, tokens, clock);
+            var trained = (long)steps * spec.Training.Bptt * spec.Training.BatchSize;
+            Emit((mallopt ? "trainer+mallopt" : "trainer") + (onThread ? "+thread" : "") + (prepared is null ? "" : "+tokens"), threads, warmup, steps, trained, clock);
         }
     }
 

@@ -83,6 +83,9 @@ public sealed record DatasetResponse
 
     /// <summary>Counts per split.</summary>
     public required DatasetSplits Splits { get; init; }
+
+    /// <summary>Its token files, one entry per tokenizer setting a training job asked for (empty before the first job).</summary>
+    public IReadOnlyList<DatasetPreparation> Preparations { get; init; } = [];
 }
 
 /// <summary>The counts of a dataset's three splits.</summary>
@@ -115,4 +118,85 @@ public sealed record DatasetList
     /// <summary>Most datasets on a page.</summary>
     /// <example>50</example>
     public int Limit { get; init; }
+}
+
+/// <summary>
+/// The token files of a dataset for one set of tokenizer settings: prepared by the first training job that needs them
+/// (count the training split, then encode each split into ids) and shared by every later job with the same settings.
+/// </summary>
+public sealed record DatasetPreparation
+{
+    /// <summary>The tokenizer kind (<c>word</c>, <c>character</c> or <c>bpe</c>).</summary>
+    /// <example>word</example>
+    public required string Kind { get; init; }
+
+    /// <summary>Word level: tokens lower-cased.</summary>
+    /// <example>true</example>
+    public bool Lowercase { get; init; }
+
+    /// <summary>Word level: punctuation and symbols split off.</summary>
+    /// <example>true</example>
+    public bool SplitPunctuation { get; init; }
+
+    /// <summary>BPE: the vocabulary size the merges were learnt for (each size has its own token files); null otherwise.</summary>
+    /// <example>8000</example>
+    public int? VocabularySize { get; init; }
+
+    /// <summary>
+    /// <c>preparing</c> (a training process is on it), <c>ready</c>, <c>failed</c> (see <see cref="Reason"/>; the next job
+    /// that needs it tries again) or <c>interrupted</c> (stopped part-way; the next job that needs it continues it).
+    /// </summary>
+    /// <example>ready</example>
+    public required string Status { get; init; }
+
+    /// <summary>While preparing: <c>counting</c>, <c>encoding train</c>, <c>encoding valid</c> or <c>encoding test</c>.</summary>
+    /// <example>counting</example>
+    public string? Phase { get; init; }
+
+    /// <summary>Why the preparation failed.</summary>
+    /// <example>The train text is not valid UTF-8.</example>
+    public string? Reason { get; init; }
+
+    /// <summary>When the current or last attempt started (UTC), while not ready.</summary>
+    /// <example>2026-12-03T14:00:00Z</example>
+    public DateTime? StartedAt { get; init; }
+
+    /// <summary>When it became ready (UTC).</summary>
+    /// <example>2026-12-03T14:05:00Z</example>
+    public DateTime? PreparedAt { get; init; }
+
+    /// <summary>Token ids per split, once ready.</summary>
+    public PreparedTokens? Tokens { get; init; }
+
+    /// <summary>Distinct tokens of the training split, once ready: the largest useful <c>maxVocabularySize</c> is this + 2.</summary>
+    /// <example>13000</example>
+    public long? DistinctTokens { get; init; }
+
+    /// <summary>Seconds the counting and encoding passes took, once ready.</summary>
+    /// <example>42.5</example>
+    public double? Seconds { get; init; }
+}
+
+/// <summary>Token ids per split of a prepared dataset.</summary>
+public sealed record PreparedTokens
+{
+    /// <summary>Training ids.</summary>
+    /// <example>900000</example>
+    public long Train { get; init; }
+
+    /// <summary>Validation ids.</summary>
+    /// <example>100000</example>
+    public long Valid { get; init; }
+
+    /// <summary>Test ids.</summary>
+    /// <example>100000</example>
+    public long Test { get; init; }
+
+    /// <summary>Characters of the test text as the tokenizer normalises it (what bits per character divide by).</summary>
+    /// <example>450000</example>
+    public long TestCharacters { get; init; }
+
+    /// <summary>Words of the test text as the tokenizer normalises it (what perplexity per word divides by).</summary>
+    /// <example>90000</example>
+    public long TestWords { get; init; }
 }

@@ -15,6 +15,7 @@ using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Models;
 using RnnLmService.Api.Security;
 using RnnLmService.Core.Storage.Keys;
+using RnnLmService.Core.Text.Prepared;
 
 namespace RnnLmService.Api.Endpoints;
 
@@ -46,7 +47,8 @@ public static class DatasetsApi
             .WithDescription("Datasets, newest first, paged with offset (default 0) and limit (1-500, default 50).");
         group.MapGet("/{id}", GetAsync).WithName("GetDataset").RequireApiRole(ApiKeyRoles.Read)
             .WithSummary("Get a dataset")
-            .WithDescription("One dataset with its counts per split and its SHA-256.");
+            .WithDescription("One dataset with its counts per split, its SHA-256 and its token files (preparations): for each tokenizer "
+                + "setting a training job asked for, whether they are preparing, ready, failed (with the reason) or interrupted.");
         group.MapDelete("/{id}", DeleteAsync).WithName("DeleteDataset").RequireApiRole(ApiKeyRoles.Admin)
             .WithSummary("Delete a dataset")
             .WithDescription("Deletes the dataset's record and files; 409 while a queued or running job uses it.")
@@ -66,7 +68,7 @@ public static class DatasetsApi
     /// <summary>Bytes of multipart framing (boundaries, headers, the name field) allowed beyond the upload limit.</summary>
     private const long MultipartSlack = 1024 * 1024;
 
-    internal static DatasetResponse ToResponse(DatasetRecord d) => new()
+    internal static DatasetResponse ToResponse(DatasetRecord d, IReadOnlyList<PreparationStatus>? preparations = null) => new()
     {
         Id = d.Id,
         Name = d.Name,
@@ -83,6 +85,25 @@ public static class DatasetsApi
             Valid = new() { Lines = d.ValidLines, Words = d.ValidWords, Bytes = d.ValidBytes },
             Test = new() { Lines = d.TestLines, Words = d.TestWords, Bytes = d.TestBytes },
         },
+        Preparations = (preparations ?? []).Select(ToResponse).ToList(),
+    };
+
+    private static DatasetPreparation ToResponse(PreparationStatus p) => new()
+    {
+        Kind = p.Key.Kind.ToString().ToLowerInvariant(),
+        Lowercase = p.Key.Lowercase,
+        SplitPunctuation = p.Key.SplitPunctuation,
+        VocabularySize = p.Key.VocabularySize,
+        Status = p.Status,
+        Phase = p.Status == PreparationStatus.Ready ? null : p.Phase,
+        Reason = p.Reason,
+        StartedAt = p.StartedAt,
+        PreparedAt = p.Index?.PreparedAt,
+        Tokens = p.Index is { } i
+            ? new PreparedTokens { Train = i.TrainTokens, Valid = i.ValidTokens, Test = i.TestTokens, TestCharacters = i.TestCharacters, TestWords = i.TestWords }
+            : null,
+        DistinctTokens = p.Index?.DistinctTokens,
+        Seconds = p.Index is { } x ? x.CountingSeconds + x.EncodingSeconds : null,
     };
 
     private static async Task<Created<DatasetResponse>> UploadAsync(
@@ -190,12 +211,15 @@ public static class DatasetsApi
         InvalidSettingException.Check(o >= 0, "offset", "offset must be 0 or more.");
         InvalidSettingException.Check(l is >= 1 and <= 500, "limit", "limit must be between 1 and 500.");
         var (items, total) = await store.ListAsync(o, l, ct);
-        return TypedResults.Ok(new DatasetList { Items = items.Select(ToResponse).ToList(), Total = total, Offset = o, Limit = l });
+        return TypedResults.Ok(new DatasetList { Items = items.Select(d => ToResponse(d, store.Preparations(d))).ToList(), Total = total, Offset = o, Limit = l });
     }
 
-    private static async Task<Ok<DatasetResponse>> GetAsync(string id, DatasetStore store, CancellationToken ct) =>
-        TypedResults.Ok(ToResponse(await store.GetAsync(id, ct)
-            ?? throw new NotFoundException($"There is no dataset '{ModelNames.Shorten(id)}'. GET /api/datasets lists the datasets.", "id", "dataset_not_found")));
+    private static async Task<Ok<DatasetResponse>> GetAsync(string id, DatasetStore store, CancellationToken ct)
+    {
+        var record = await store.GetAsync(id, ct)
+            ?? throw new NotFoundException($"There is no dataset '{ModelNames.Shorten(id)}'. GET /api/datasets lists the datasets.", "id", "dataset_not_found");
+        return TypedResults.Ok(ToResponse(record, store.Preparations(record)));
+    }
 
     private static async Task<NoContent> DeleteAsync(string id, DatasetStore store, CancellationToken ct)
     {

@@ -209,9 +209,9 @@ public sealed class ServingOptions
     [Range(1024, 1L << 30)]
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
 
-    /// <summary>Largest dataset upload, in bytes (default 256 MB).</summary>
+    /// <summary>Largest dataset upload, in bytes (default 4 GB; datasets are prepared into memory-mapped token files, so size is bounded by disk).</summary>
     [Range(1024, 1L << 40)]
-    public long MaxUploadBytes { get; set; } = 256L * 1024 * 1024;
+    public long MaxUploadBytes { get; set; } = 4L * 1024 * 1024 * 1024;
 
     /// <summary>Largest model archive accepted by <c>POST /api/models/import</c>: the sum of its members' sizes (default 2 GB).</summary>
     [Range(1024, 1L << 40)]

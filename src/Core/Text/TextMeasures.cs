@@ -3,6 +3,16 @@ using System.Text;
 
 namespace RnnLmService.Core.Text;
 
+/// <summary>The characters and words of a split's tokens (<see cref="TextMeasures"/>), in memory or read from a prepared file.</summary>
+public interface ITextMeasures
+{
+    /// <summary>
+    /// Characters and words of the targets the evaluator scores when the split is cut into <paramref name="streams"/>
+    /// streams (see <see cref="Training.EvaluationSum"/>): every token of each stream but its first, the remainder dropped.
+    /// </summary>
+    (long Characters, long Words) Scored(int streams);
+}
+
 /// <summary>
 /// What each token of a stream adds to the tokenizer's normalised text — <c>Detokenize(Tokenize(text))</c>: its
 /// characters (Unicode scalar values) and the whitespace-separated words that start in it. The word tokenizer's
@@ -12,7 +22,7 @@ namespace RnnLmService.Core.Text;
 /// A BPE token that ends inside a character gets the character where its first byte is.
 /// These are the denominators of bits per character and perplexity per word in <see cref="Training.TrainingMetrics"/>.
 /// </summary>
-public sealed class TextMeasures
+public sealed class TextMeasures : ITextMeasures
 {
     private TextMeasures(int[] characters, int[] words)
     {
@@ -73,10 +83,7 @@ public sealed class TextMeasures
         return new TextMeasures(characters, words);
     }
 
-    /// <summary>
-    /// Characters and words of the targets the evaluator scores when the split is cut into <paramref name="streams"/>
-    /// streams (see <see cref="Training.EvaluationSum"/>): every token of each stream but its first, the remainder dropped.
-    /// </summary>
+    /// <inheritdoc />
     public (long Characters, long Words) Scored(int streams)
     {
         long length = Characters.Count / Math.Max(1, streams), characters = 0, words = 0;

@@ -120,10 +120,22 @@ public sealed class Vocabulary
     public static Vocabulary BuildComplete(IEnumerable<string> tokens, IEnumerable<string> required)
     {
         ArgumentNullException.ThrowIfNull(tokens);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var token in tokens) counts[token] = counts.GetValueOrDefault(token) + 1;
+        return BuildComplete(counts, required);
+    }
+
+    /// <summary>
+    /// <see cref="BuildComplete(IEnumerable{string}, IEnumerable{string})"/> from the tokens' counts in the training
+    /// stream (a streamed preparation counts them without holding the stream); counts of tokens not in
+    /// <paramref name="required"/> are ignored.
+    /// </summary>
+    public static Vocabulary BuildComplete(IReadOnlyDictionary<string, long> tokenCounts, IEnumerable<string> required)
+    {
+        ArgumentNullException.ThrowIfNull(tokenCounts);
         ArgumentNullException.ThrowIfNull(required);
-        var counts = required.Where(t => t is not (Unk or Eos)).Distinct(StringComparer.Ordinal).ToDictionary(t => t, _ => 0L, StringComparer.Ordinal);
-        foreach (var token in tokens)
-            if (counts.TryGetValue(token, out var c)) counts[token] = c + 1;
+        var counts = required.Where(t => t is not (Unk or Eos)).Distinct(StringComparer.Ordinal)
+            .ToDictionary(t => t, t => tokenCounts.GetValueOrDefault(t), StringComparer.Ordinal);
         var ordered = counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).ToList();
         return FromTokens([Unk, Eos, .. ordered.Select(kv => kv.Key)], [0, 0, .. ordered.Select(kv => kv.Value)]);
     }

@@ -22,11 +22,23 @@ public static class Evaluator
     public static double MeanLoss(RnnLanguageModel model, long[] ids, int batchSize, int bptt, string field) =>
         Sum(model, ids, batchSize, bptt, field).MeanLoss;
 
-    /// <summary>
-    /// The summed loss over <paramref name="ids"/>: with few tokens, fewer streams than <paramref name="batchSize"/>
-    /// (evaluation must not fail for lack of rows); see <see cref="EvaluationSum"/> for which targets count.
-    /// </summary>
+    /// <summary>Loss over <paramref name="ids"/> (in memory or mapped) batched into <paramref name="batchSize"/> streams of <paramref name="bptt"/> windows.</summary>
+    public static double MeanLoss(RnnLanguageModel model, ITokenIds ids, int batchSize, int bptt, string field) =>
+        Sum(model, ids, batchSize, bptt, field).MeanLoss;
+
+    /// <summary>The summed loss over ids held in memory; see <see cref="Sum(RnnLanguageModel, ITokenIds, int, int, string)"/>.</summary>
     public static EvaluationSum Sum(RnnLanguageModel model, long[] ids, int batchSize, int bptt, string field)
+    {
+        using var source = new ArrayTokenIds(ids);
+        return Sum(model, source, batchSize, bptt, field);
+    }
+
+    /// <summary>
+    /// The summed loss over <paramref name="ids"/> (in memory or memory-mapped, read a window at a time): with few
+    /// tokens, fewer streams than <paramref name="batchSize"/> (evaluation must not fail for lack of rows); see
+    /// <see cref="EvaluationSum"/> for which targets count.
+    /// </summary>
+    public static EvaluationSum Sum(RnnLanguageModel model, ITokenIds ids, int batchSize, int bptt, string field)
     {
         var wasTraining = model.training;
         model.eval();
@@ -34,15 +46,15 @@ public static class Evaluator
         {
             using var noGrad = no_grad();
             using var outer = NewDisposeScope();
-            var streams = (int)Math.Max(1, Math.Min(batchSize, (ids.Length - 1) / 2));
-            var source = Batching.Batchify(ids, streams, field);                     // (T, B)
+            var streams = (int)Math.Max(1, Math.Min(batchSize, (ids.Count - 1) / 2));
+            var source = new TokenStreams(ids, streams, field);                       // (T, B), read a window at a time
             var hidden = model.InitialState(streams);
             var total = zeros(1, dtype: float64);
             long count = 0;
-            for (var i = 0; i < source.shape[0] - 1; i += bptt)
+            for (long i = 0; i < source.Steps - 1; i += bptt)
             {
                 using var scope = NewDisposeScope();
-                var (input, target) = Batching.GetBatch(source, i, bptt);            // (t, B), (t*B)
+                var (input, target) = source.GetBatch(i, bptt);                       // (t, B), (t*B)
                 var (output, next) = model.Recur(input, hidden);                      // (t, B, H)
                 var logProbs = model.TargetLogProbs(output.reshape(target.shape[0], -1), target); // (t*B)
                 total.sub_(logProbs.sum().to_type(float64));

@@ -37,9 +37,32 @@ public sealed class Trainer(TrainingSpec spec)
     /// <summary>The spec this trainer runs, with defaults that depend on other fields written out.</summary>
     public TrainingSpec Spec { get; } = spec with { Training = spec.Training.Resolved() };
 
-    /// <summary>Trains on <paramref name="splits"/>; resumes from the context's checkpoint directory when it holds a state.</summary>
+    /// <summary>
+    /// Trains on <paramref name="splits"/> held in memory; resumes from the context's checkpoint directory when it holds a
+    /// state. A warm start (<see cref="TrainingRunContext.WarmStart"/>) reads the text with its parent's tokenizer and
+    /// vocabulary (a BPE parent's merges, never ones learnt from the new text); a resumed run with the checkpoint's.
+    /// </summary>
     public TrainingResult Run(CorpusSplits splits, TrainingRunContext context)
     {
+        ArgumentNullException.ThrowIfNull(splits);
+        var resumed = context.Resume && context.CheckpointDirectory is { } cd && Checkpoint.ReadState(cd) is not null;
+        var warm = resumed ? null : context.WarmStart;
+        var corpus = resumed
+            ? Corpus.Encode(splits, ResumeTokenizer(context, splits), Checkpoint.ReadVocabulary(context.CheckpointDirectory!))
+            : warm is not null
+                ? Corpus.Encode(splits, warm.Tokenizer, warm.Vocabulary)
+                : Corpus.Build(splits, Spec.Tokenizer);
+        using var prepared = PreparedCorpus.FromCorpus(corpus);
+        return Run(prepared, context);
+    }
+
+    /// <summary>
+    /// Trains on token ids (in memory or memory-mapped token files, read a window at a time); resumes from the context's
+    /// checkpoint directory when it holds a state, which must have been written with the same vocabulary.
+    /// </summary>
+    public TrainingResult Run(PreparedCorpus corpus, TrainingRunContext context)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
         Spec.Validate();
         if (context.TorchThreads is { } threads) torch.set_num_threads(threads);
         var log = context.Logger;
@@ -48,27 +71,25 @@ public sealed class Trainer(TrainingSpec spec)
         var resumeState = context.Resume && context.CheckpointDirectory is { } cd ? Checkpoint.ReadState(cd) : null;
         if (resumeState is not null && resumeState.Spec != Spec)
             throw new InvalidSettingException("checkpoint", "the checkpoint belongs to a run with other settings; delete it or use the same settings.");
+        if (resumeState is not null && !Checkpoint.ReadVocabulary(context.CheckpointDirectory!).Tokens.SequenceEqual(corpus.Vocabulary.Tokens))
+            throw new InvalidSettingException("checkpoint", "the checkpoint was written with another vocabulary than the dataset's; delete it or use the same dataset.");
 
         // A warm start that has not checkpointed yet begins from its parent; after a checkpoint, from the checkpoint.
-        // Either way the text is read with the parent's tokenizer (a BPE parent's merges, never ones learnt from the new text).
         var warm = resumeState is null ? context.WarmStart : null;
         if (resumeState is null && Spec.Init is not null && warm is null)
             throw new InvalidSettingException("init", $"the run starts from '{Spec.Init}', which is no longer available (deleted before the job started?).");
         warm?.CheckFits(Spec);
-        var corpus = resumeState is not null
-            ? Corpus.Encode(splits, ResumeTokenizer(context, splits), Checkpoint.ReadVocabulary(context.CheckpointDirectory!))
-            : warm is not null
-                ? Corpus.Encode(splits, warm.Tokenizer, warm.Vocabulary)
-                : Corpus.Build(splits, Spec.Tokenizer);
+        if (warm is not null && !warm.Vocabulary.Tokens.SequenceEqual(corpus.Vocabulary.Tokens))
+            throw new InvalidSettingException("init", "a warm start reads the text with its parent's vocabulary; these token ids were counted from the dataset (train it from the text in memory).");
         var vocab = corpus.Vocabulary;
 
         torch.manual_seed(o.Seed);
         var model = new RnnLanguageModel(vocab.Count, Spec.Model);
         try
         {
-            using var train = Batching.Batchify(corpus.Train, o.BatchSize, "batchSize");        // (T, B)
-            if (corpus.Valid.Length < 2) throw new CorpusException("valid", "the validation split needs at least 2 tokens.");
-            if (corpus.Test.Length < 2) throw new CorpusException("test", "the test split needs at least 2 tokens.");
+            var train = new TokenStreams(corpus.Train, o.BatchSize, "batchSize");              // (T, B), read a window at a time
+            if (corpus.Valid.Count < 2) throw new CorpusException("valid", "the validation split needs at least 2 tokens.");
+            if (corpus.Test.Count < 2) throw new CorpusException("test", "the test split needs at least 2 tokens.");
             double? initialValidLoss = null;
             if (warm is not null)
             {
@@ -76,7 +97,7 @@ public sealed class Trainer(TrainingSpec spec)
                 initialValidLoss = Evaluator.MeanLoss(model, corpus.Valid, o.EvalBatchSize, o.Bptt, "valid");
                 log?.LogInformation("Warm start from {Parent}: validation perplexity {Ppl:F2} before the first step", warm.Parent, Math.Exp(initialValidLoss.Value));
             }
-            var stepsPerEpoch = Batching.BatchCount(train.shape[0], o.Bptt);
+            var stepsPerEpoch = Batching.BatchCount(train.Steps, o.Bptt);
             var optimizer = CreateOptimizer(model, o);
 
             var state = resumeState ?? new CheckpointState { Spec = Spec, LearningRate = o.LearningRate, InitialValidLoss = initialValidLoss };
@@ -117,9 +138,9 @@ public sealed class Trainer(TrainingSpec spec)
                 StoppedEarly = stopReason == StopReasons.Patience,
                 StopReason = stopReason,
                 AveragingStartStep = s.AveragingStartStep,
-                TrainTokens = corpus.Train.Length,
-                ValidTokens = corpus.Valid.Length,
-                TestTokens = corpus.Test.Length,
+                TrainTokens = corpus.Train.Count,
+                ValidTokens = corpus.Valid.Count,
+                TestTokens = corpus.Test.Count,
                 VocabularySize = vocab.Count,
                 InitialValidPerplexity = s.InitialValidLoss is { } initial ? Math.Exp(initial) : null,
                 ValidPerplexityHistory = s.ValidHistory,

@@ -22,7 +22,7 @@ public static class StopReasons
 }
 
 /// <summary>The epoch/batch loop of <see cref="Trainer"/>, with the mutable run state in one place so checkpoints capture all of it.</summary>
-internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context, RnnLanguageModel model, OptimizerHelper optimizer, Tensor train, Corpus corpus, int stepsPerEpoch) : IDisposable
+internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context, RnnLanguageModel model, OptimizerHelper optimizer, TokenStreams train, PreparedCorpus corpus, int stepsPerEpoch) : IDisposable
 {
     public required CheckpointState State;
     public byte[]? Best;
@@ -40,14 +40,14 @@ internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context
         clock.Start();
         var windowClock = Stopwatch.StartNew();
         long windowTokens = 0;
-        var streamLength = train.shape[0];
+        var streamLength = train.Steps;
         if (State.ValidHistory.Count > 0 && o.Patience > 0 && State.EpochsWithoutImprovement >= o.Patience)
             return Finish(StopReasons.Patience);                             // resumed from the checkpoint written at an early stop
         for (var epoch = State.Epoch; epoch < o.Epochs; epoch++)
         {
             model.train();
             if (State.Batch == 0) { Hidden?.Dispose(); Hidden = null; }
-            Hidden ??= model.InitialState(train.shape[1]);
+            Hidden ??= model.InitialState(train.Streams);
             using var epochLoss = tensor(State.EpochLossSum, dtype: float64);
             using var windowLoss = tensor(State.WindowLossSum, dtype: float64);
             var windowBatches = State.WindowBatches;
@@ -206,7 +206,7 @@ internal sealed class TrainingLoop(TrainingOptions o, TrainingRunContext context
     private long Step(int position, int length, Tensor epochLoss, Tensor windowLoss)
     {
         using var scope = NewDisposeScope();
-        var (input, target) = Batching.GetBatch(train, position, length);             // (t, B), (t*B)
+        var (input, target) = train.GetBatch(position, length);                       // (t, B), (t*B)
         var (t, streams) = (input.shape[0], input.shape[1]);
         var k = o.GradientAccumulation;
         var micro = streams / k;

@@ -18,7 +18,9 @@ namespace RnnLmService.Core.Training;
 /// logits, log-softmax and their gradients (4·T·B·V);</item>
 /// <item><b>evaluation activations</b> (evalBatchSize instead of B, no gradients: 2·T·B·V for the softmax) — not at
 /// the same time as training's, so the larger of the two counts;</item>
-/// <item><b>corpus</b>: the text read (2 bytes a character) and its token ids (int32 lists and int64 tensors, 12 bytes a token).</item>
+/// <item><b>corpus</b>: the dataset's preparation (the counting dictionary and the ranked vocabulary, about 2 bytes a
+/// character and 12 a token of a small corpus) — at most <see cref="PreparationBytes"/>, since the counting spills to disk
+/// and training reads windows of memory-mapped token files.</item>
 /// </list>
 /// Checked against the measured peak RSS (VmHWM) of real training processes in TrainingMemoryEstimateTests.
 /// </summary>
@@ -31,6 +33,13 @@ public sealed record TrainingMemoryEstimate(long Weights, long TrainingActivatio
     /// TrainingMemoryEstimateTests (2026-12-03: 2 LSTM jobs, 1-2 M weights, rise 310-350 MB).
     /// </summary>
     public const int SerializationCopies = 14;
+
+    /// <summary>
+    /// Most bytes a dataset's preparation holds: the counting pass's budget of a million distinct tokens (~100 bytes each)
+    /// and the vocabulary lookup of the encoding pass, which never coexist. BPE learning also holds the train split's
+    /// distinct pre-tokens (tens of thousands for English prose, whatever its size), which this does not count.
+    /// </summary>
+    public const long PreparationBytes = 160L * 1024 * 1024;
 
     /// <summary>Bytes in all.</summary>
     public long Total => Weights + Math.Max(TrainingActivations, EvaluationActivations) + Corpus;
@@ -64,7 +73,7 @@ public sealed record TrainingMemoryEstimate(long Weights, long TrainingActivatio
         var rnn = m.Layers * (5 * g + 1) * t * b * h;
         var training = 4 * (2 * (2 * t * b * e + rnn) + 4 * t * b * v);
         var evaluation = 4 * (2 * t * eb * e + m.Layers * (g + 1) * t * eb * h + 2 * t * eb * v);
-        var corpus = 2 * datasetBytes + 12 * datasetTokens;
+        var corpus = Math.Min(2 * datasetBytes + 12 * datasetTokens, PreparationBytes);
         return new TrainingMemoryEstimate(weights, training, evaluation, corpus);
     }
 

@@ -7,6 +7,7 @@ using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Jobs;
 using RnnLmService.Core.Storage.Models;
 using RnnLmService.Core.Text;
+using RnnLmService.Core.Text.Prepared;
 using RnnLmService.Core.Training;
 using Serilog;
 using Serilog.Extensions.Logging;
@@ -62,13 +63,12 @@ public static class JobProcess
                 : null;
             var remote = bucket is null ? null : new RemoteCheckpoints(bucket, request.JobId, Path.GetFileName(request.CheckpointDirectory), logger);
             remote?.AdoptIfNewer(request.CheckpointDirectory, TryReadState(request.CheckpointDirectory)?.GlobalStep ?? -1);
-            var splits = new CorpusSplits(
-                CorpusReader.ReadUtf8(request.TrainPath, "train"),
-                CorpusReader.ReadUtf8(request.ValidPath, "valid"),
-                CorpusReader.ReadUtf8(request.TestPath, "test"));
+            // A warm start reads the new text with its parent's tokenizer and vocabulary: the dataset's token files (ids in
+            // the dataset's own frequency order) do not hold those ids, so it reads the text in memory.
+            using var corpus = spec.Init is null ? OpenTokenFiles(request, spec.Tokenizer, logger, stop.Token) : null;
 
             var sinceCheckpoint = System.Diagnostics.Stopwatch.StartNew();
-            using var result = new Trainer(spec).Run(splits, new TrainingRunContext
+            var runContext = new TrainingRunContext
             {
                 WarmStart = spec.Init is { } parent && request.InitModelDirectory is { } parentDir ? ModelArtifacts.ReadWarmStart(parentDir, parent) : null,
                 CheckpointDirectory = request.CheckpointDirectory,
@@ -86,7 +86,13 @@ public static class JobProcess
                     Send(new ChildMessage { Type = ChildMessageTypes.Checkpointed, Epoch = r.Epoch, Step = r.Step, GlobalStep = r.GlobalStep });
                 },
                 Progress = p => Send(new ChildMessage { Type = ChildMessageTypes.Progress, Progress = p }),
-            });
+            };
+            using var result = corpus is not null
+                ? new Trainer(spec).Run(corpus, runContext)
+                : new Trainer(spec).Run(new CorpusSplits(
+                    CorpusReader.ReadUtf8(request.TrainPath, "train"),
+                    CorpusReader.ReadUtf8(request.ValidPath, "valid"),
+                    CorpusReader.ReadUtf8(request.TestPath, "test")), runContext);
 
             Send(new ChildMessage
             {
@@ -118,6 +124,19 @@ public static class JobProcess
             Send(new ChildMessage { Type = ChildMessageTypes.Failed, Reason = Describe(e) });
             return ExitCodes.JobFailed;
         }
+    }
+
+    /// <summary>
+    /// The dataset as memory-mapped token files for the job's tokenizer settings: prepared here when no job prepared
+    /// them before (continuing a preparation a killed process left), waited for while another process prepares them.
+    /// The dataset's directory is the one holding its split files.
+    /// </summary>
+    private static PreparedCorpus OpenTokenFiles(JobRunRequest request, TokenizerOptions tokenizer, Microsoft.Extensions.Logging.ILogger logger, CancellationToken ct)
+    {
+        var datasetDirectory = Path.GetDirectoryName(Path.GetFullPath(request.TrainPath))!;
+        var preparer = new TokenFilePreparer(new PreparationSettings { AfterPhase = TestFault.InPreparation(request.ModelName) }, logger);
+        var ready = preparer.Prepare(datasetDirectory, tokenizer, ct);
+        return TokenFiles.Open(ready, tokenizer);
     }
 
     /// <summary>Problems of the job itself (settings, corpus, an unreadable checkpoint), which a retry would meet again.</summary>
@@ -190,12 +209,16 @@ public static class JobProcess
     /// <summary>
     /// Faults for the crash tests, chosen by the parent through <c>RnnLm:Worker:ChildEnvironment:RNNLM_CHILD_FAULT</c>
     /// as <c>{fault}:{model name}</c>: <c>kill-at-start</c> (SIGKILL itself once started, as the kernel's OOM killer
-    /// would) or <c>kill-after-save</c>, for jobs of that model name only.
+    /// would), <c>kill-after-counting</c> (once the dataset preparation's counting pass is done) or <c>kill-after-save</c>,
+    /// for jobs of that model name only.
     /// </summary>
     private static class TestFault
     {
         private static readonly string? Fault = Environment.GetEnvironmentVariable("RNNLM_CHILD_FAULT");
         public static void AtStart(string model) { if (Fault == $"kill-at-start:{model}") Signals.Send(Environment.ProcessId, Signals.Kill); }
         public static void AfterSave(string model) { if (Fault == $"kill-after-save:{model}") Signals.Send(Environment.ProcessId, Signals.Kill); }
+        public static Action<string>? InPreparation(string model) => Fault == $"kill-after-counting:{model}"
+            ? phase => { if (phase == "counting") Signals.Send(Environment.ProcessId, Signals.Kill); }
+            : null;
     }
 }

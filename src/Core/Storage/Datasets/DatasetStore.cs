@@ -4,11 +4,13 @@ using RnnLmService.Core.Configuration;
 using RnnLmService.Core.Storage.Artifacts;
 using RnnLmService.Core.Storage.Database;
 using RnnLmService.Core.Storage.Jobs;
+using RnnLmService.Core.Text.Prepared;
 
 namespace RnnLmService.Core.Storage.Datasets;
 
 /// <summary>
-/// Datasets: text corpora streamed to <c>{DataDirectory}/datasets/{id}/train.txt valid.txt test.txt</c> and
+/// Datasets: text corpora streamed to <c>{DataDirectory}/datasets/{id}/train.txt valid.txt test.txt</c> (their token
+/// files, prepared by the training jobs, under <c>tokens/</c> beside them, see <see cref="TokenFiles"/>) and
 /// recorded in the store with their counts and SHA-256. A single uploaded file is split at upload into
 /// contiguous train/valid/test parts by line — the last 10 % of lines (at least one) are test, the 10 % before
 /// them valid, the rest train — so the files, counts and hash never depend on the engine's version.
@@ -86,6 +88,10 @@ public sealed class DatasetStore(IDbContextFactory<RnnLmDbContext> dbFactory, Rn
 
     /// <summary>One split's file (<c>train</c>, <c>valid</c> or <c>test</c>) in a directory from <see cref="LocalDirectoryAsync"/>.</summary>
     public static string SplitPath(string localDirectory, string split) => Path.Combine(localDirectory, $"{split}.txt");
+
+    /// <summary>The dataset's token files and their state (<see cref="TokenFiles.Statuses"/>): read from its directory.</summary>
+    public IReadOnlyList<PreparationStatus> Preparations(DatasetRecord dataset) =>
+        TokenFiles.Statuses(Path.Combine(options.DataPath, dataset.Directory));
 
     internal async Task<DatasetRecord> InsertAsync(DatasetRecord record, CancellationToken ct)
     {
