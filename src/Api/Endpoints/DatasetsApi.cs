@@ -211,14 +211,16 @@ public static class DatasetsApi
         InvalidSettingException.Check(o >= 0, "offset", "offset must be 0 or more.");
         InvalidSettingException.Check(l is >= 1 and <= 500, "limit", "limit must be between 1 and 500.");
         var (items, total) = await store.ListAsync(o, l, ct);
-        return TypedResults.Ok(new DatasetList { Items = items.Select(d => ToResponse(d, store.Preparations(d))).ToList(), Total = total, Offset = o, Limit = l });
+        var responses = new List<DatasetResponse>(items.Count);
+        foreach (var d in items) responses.Add(ToResponse(d, await store.PreparationsAsync(d, ct)));
+        return TypedResults.Ok(new DatasetList { Items = responses, Total = total, Offset = o, Limit = l });
     }
 
     private static async Task<Ok<DatasetResponse>> GetAsync(string id, DatasetStore store, CancellationToken ct)
     {
         var record = await store.GetAsync(id, ct)
             ?? throw new NotFoundException($"There is no dataset '{ModelNames.Shorten(id)}'. GET /api/datasets lists the datasets.", "id", "dataset_not_found");
-        return TypedResults.Ok(ToResponse(record, store.Preparations(record)));
+        return TypedResults.Ok(ToResponse(record, await store.PreparationsAsync(record, ct)));
     }
 
     private static async Task<NoContent> DeleteAsync(string id, DatasetStore store, CancellationToken ct)

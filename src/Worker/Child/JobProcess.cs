@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using RnnLmService.Core;
 using RnnLmService.Core.Storage;
 using RnnLmService.Core.Storage.Artifacts;
+using RnnLmService.Core.Storage.Datasets;
 using RnnLmService.Core.Storage.Jobs;
 using RnnLmService.Core.Storage.Models;
 using RnnLmService.Core.Text;
@@ -65,7 +66,7 @@ public static class JobProcess
             remote?.AdoptIfNewer(request.CheckpointDirectory, TryReadState(request.CheckpointDirectory)?.GlobalStep ?? -1);
             // A warm start reads the new text with its parent's tokenizer and vocabulary: the dataset's token files (ids in
             // the dataset's own frequency order) do not hold those ids, so it reads the text in memory.
-            using var corpus = spec.Init is null ? OpenTokenFiles(request, spec.Tokenizer, logger, stop.Token) : null;
+            using var corpus = spec.Init is null ? OpenTokenFiles(request, spec.Tokenizer, bucket, logger, stop.Token) : null;
 
             var sinceCheckpoint = System.Diagnostics.Stopwatch.StartNew();
             var runContext = new TrainingRunContext
@@ -131,12 +132,34 @@ public static class JobProcess
     /// them before (continuing a preparation a killed process left), waited for while another process prepares them.
     /// The dataset's directory is the one holding its split files.
     /// </summary>
-    private static PreparedCorpus OpenTokenFiles(JobRunRequest request, TokenizerOptions tokenizer, Microsoft.Extensions.Logging.ILogger logger, CancellationToken ct)
+    private static PreparedCorpus OpenTokenFiles(JobRunRequest request, TokenizerOptions tokenizer, S3ArtifactStore? bucket,
+        Microsoft.Extensions.Logging.ILogger logger, CancellationToken ct)
     {
         var datasetDirectory = Path.GetDirectoryName(Path.GetFullPath(request.TrainPath))!;
         var preparer = new TokenFilePreparer(new PreparationSettings { AfterPhase = TestFault.InPreparation(request.ModelName) }, logger);
-        var ready = preparer.Prepare(datasetDirectory, tokenizer, ct);
-        return TokenFiles.Open(ready, tokenizer);
+        if (bucket is null) return TokenFiles.Open(preparer.Prepare(datasetDirectory, tokenizer, ct), tokenizer);
+
+        // With object storage the token files are this node's own cache, out of the API's sight: publish their state to the
+        // bucket (DatasetStore.PreparationsAsync reads it). The local dataset directory is the bucket's copy, named by its id.
+        var key = TokenFileKey.Of(tokenizer);
+        var path = DatasetStore.PreparationStatusPath(Path.GetFileName(datasetDirectory), key);
+        void Publish(PreparationStatus status) =>
+            bucket.WriteTextAsync(path, TokenFiles.StatusJson(status), CancellationToken.None).GetAwaiter().GetResult();
+        Publish(new PreparationStatus { Key = key, Status = PreparationStatus.Preparing, StartedAt = DateTime.UtcNow });
+        try
+        {
+            var ready = preparer.Prepare(datasetDirectory, tokenizer, ct);
+            Publish(TokenFiles.Statuses(datasetDirectory).FirstOrDefault(s => s.Key == key)
+                ?? new PreparationStatus { Key = key, Status = PreparationStatus.Ready });
+            return TokenFiles.Open(ready, tokenizer);
+        }
+        catch (Exception e)
+        {
+            Publish(e is OperationCanceledException
+                ? new PreparationStatus { Key = key, Status = PreparationStatus.Interrupted }
+                : new PreparationStatus { Key = key, Status = PreparationStatus.Failed, Reason = Describe(e) });
+            throw;
+        }
     }
 
     /// <summary>Problems of the job itself (settings, corpus, an unreadable checkpoint), which a retry would meet again.</summary>

@@ -57,6 +57,11 @@ public sealed class ObjectStorageTests(ITestOutputHelper output) : IDisposable
         var datasetId = dataset.GetProperty("id").GetString()!;
         var first = await QueueAsync(client, Api.Job(datasetId, "s3-model", epochs: 2));
         Assert.Equal("succeeded", (await Api.WaitAsync(client, first, Api.IsTerminal)).GetProperty("status").GetString());
+        // The worker prepared the token files in its own cache; the API, with no shared volume, sees their state.
+        var preparations = (await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{datasetId}")).GetProperty("preparations");
+        Assert.Equal(1, preparations.GetArrayLength());
+        Assert.Equal("ready", preparations[0].GetProperty("status").GetString());
+        Assert.True(preparations[0].GetProperty("tokens").GetProperty("train").GetInt64() > 0, preparations.GetRawText());
         // A warm start: the worker fetches the parent from the bucket.
         var second = await QueueAsync(client, new { datasetId, modelName = "s3-child", init = "s3-model@1", training = new { epochs = 1, batchSize = 4, evalBatchSize = 2, bptt = 8, optimizer = "adam", learningRate = 0.01 } });
         var child = await Api.WaitAsync(client, second, Api.IsTerminal);
@@ -96,6 +101,7 @@ public sealed class ObjectStorageTests(ITestOutputHelper output) : IDisposable
         Assert.Empty(await bucket.ListAsync("models/s3-child/1"));
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/datasets/{datasetId}")).StatusCode);
         Assert.Empty(await bucket.ListAsync($"datasets/{datasetId}"));
+        Assert.Empty(await bucket.ListAsync($"prepared/{datasetId}"));   // its published preparation states go with it
     }
 
     private static async Task<string> QueueAsync(HttpClient client, object job)

@@ -137,6 +137,23 @@ public sealed class ArtifactStoreTests(ArtifactStoreTests.Server server) : IClas
         await Assert.ThrowsAsync<ArgumentException>(() => store.DeleteAsync("models/./x"));
     }
 
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task A_small_text_is_replaced_in_place_and_always_read_fresh(string provider)
+    {
+        using var dir = new TempDir();
+        var store = Create(provider, dir);
+        Assert.Null(await store.ReadTextAsync("prepared/ds1/word.json"));
+        await store.WriteTextAsync("prepared/ds1/word.json", "{\"status\":\"preparing\"}");
+        Assert.Equal("{\"status\":\"preparing\"}", await store.ReadTextAsync("prepared/ds1/word.json"));
+        await store.WriteTextAsync("prepared/ds1/word.json", "{\"status\":\"ready\"}");     // a state that changes: never a stale copy
+        Assert.Equal("{\"status\":\"ready\"}", await store.ReadTextAsync("prepared/ds1/word.json"));
+        Assert.Equal(["word.json"], await store.ListAsync("prepared/ds1"));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteTextAsync("../outside.json", "x"));
+        await store.DeleteAsync("prepared/ds1");
+        Assert.Null(await store.ReadTextAsync("prepared/ds1/word.json"));
+    }
+
     [Fact]
     public async Task The_s3_cache_is_checked_by_hash_and_a_damaged_copy_is_fetched_again()
     {

@@ -64,4 +64,22 @@ public sealed class FileSystemArtifactStore(string dataPath) : IArtifactStore
         Directory.Delete(doomed, recursive: true);
         return Task.CompletedTask;
     }
+
+    /// <inheritdoc />
+    public Task WriteTextAsync(string path, string text, CancellationToken ct = default)
+    {
+        var target = Local(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var tmp = target + ".tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, target, overwrite: true);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<string?> ReadTextAsync(string path, CancellationToken ct = default)
+    {
+        var target = Local(path);
+        return Task.FromResult(File.Exists(target) ? File.ReadAllText(target) : null);
+    }
 }

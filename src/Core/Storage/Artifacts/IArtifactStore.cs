@@ -48,4 +48,10 @@ public interface IArtifactStore
 
     /// <summary>Deletes everything stored under <paramref name="path"/> (and its cached copy); nothing when there is none.</summary>
     Task DeleteAsync(string path, CancellationToken ct = default);
+
+    /// <summary>Stores a small text file at <paramref name="path"/>, replacing what was there (a state that changes, never cached).</summary>
+    Task WriteTextAsync(string path, string text, CancellationToken ct = default);
+
+    /// <summary>The text stored at <paramref name="path"/> as it is now (read from the store, not a cached copy), or null when there is none.</summary>
+    Task<string?> ReadTextAsync(string path, CancellationToken ct = default);
 }

@@ -203,5 +203,30 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     private string Key(string path) => _prefix + path;
 
     /// <inheritdoc />
+    public async Task WriteTextAsync(string path, string text, CancellationToken ct = default)
+    {
+        await EnsureBucketAsync(ct);
+        await _s3.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _bucket, Key = Key(ArtifactPaths.Check(path)), ContentBody = text, ContentType = "application/json", UseChunkEncoding = false,
+        }, ct);
+    }
+
+    /// <inheritdoc />
+    public async Task<string?> ReadTextAsync(string path, CancellationToken ct = default)
+    {
+        try
+        {
+            using var response = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = Key(ArtifactPaths.Check(path)) }, ct);
+            using var reader = new StreamReader(response.ResponseStream);
+            return await reader.ReadToEndAsync(ct);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound || e.ErrorCode is "NoSuchKey" or "NoSuchBucket")
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
     public void Dispose() => _s3.Dispose();
 }

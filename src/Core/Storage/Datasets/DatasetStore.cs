@@ -77,6 +77,7 @@ public sealed class DatasetStore(IDbContextFactory<RnnLmDbContext> dbFactory, Rn
         await using (var db = dbFactory.CreateDbContext())
             await db.Datasets.Where(d => d.Id == id).ExecuteDeleteAsync(ct);
         await Artifacts.DeleteAsync(record.Directory, ct);
+        if (!Artifacts.PutsByRename) await Artifacts.DeleteAsync(PreparationsPath(record.Id), ct);
     }
 
     /// <summary>
@@ -89,9 +90,27 @@ public sealed class DatasetStore(IDbContextFactory<RnnLmDbContext> dbFactory, Rn
     /// <summary>One split's file (<c>train</c>, <c>valid</c> or <c>test</c>) in a directory from <see cref="LocalDirectoryAsync"/>.</summary>
     public static string SplitPath(string localDirectory, string split) => Path.Combine(localDirectory, $"{split}.txt");
 
-    /// <summary>The dataset's token files and their state (<see cref="TokenFiles.Statuses"/>): read from its directory.</summary>
-    public IReadOnlyList<PreparationStatus> Preparations(DatasetRecord dataset) =>
-        TokenFiles.Statuses(Path.Combine(options.DataPath, dataset.Directory));
+    /// <summary>
+    /// The dataset's token files and their state (<see cref="TokenFiles.Statuses"/>): on the file system, read from its
+    /// directory; with object storage, where each worker prepares its own local copy, the states the training processes
+    /// published to the bucket (<see cref="PreparationStatusPath"/>), so an API on another machine sees them too.
+    /// </summary>
+    public async Task<IReadOnlyList<PreparationStatus>> PreparationsAsync(DatasetRecord dataset, CancellationToken ct = default)
+    {
+        if (Artifacts.PutsByRename) return TokenFiles.Statuses(Path.Combine(options.DataPath, dataset.Directory));
+        var result = new List<PreparationStatus>();
+        foreach (var file in await Artifacts.ListAsync(PreparationsPath(dataset.Id), ct))
+            if (await Artifacts.ReadTextAsync(ArtifactPaths.Join(PreparationsPath(dataset.Id), file), ct) is { } json
+                && TokenFiles.ParseStatus(json) is { } status)
+                result.Add(status);
+        return result;
+    }
+
+    /// <summary>Where the states of a dataset's preparations are published with object storage: <c>prepared/{datasetId}</c>.</summary>
+    public static string PreparationsPath(string datasetId) => $"prepared/{datasetId}";
+
+    /// <summary>The published state of one preparation (<c>prepared/{datasetId}/{key}.json</c>).</summary>
+    public static string PreparationStatusPath(string datasetId, TokenFileKey key) => $"{PreparationsPath(datasetId)}/{key.DirectoryName}.json";
 
     internal async Task<DatasetRecord> InsertAsync(DatasetRecord record, CancellationToken ct)
     {

@@ -115,6 +115,16 @@ public static class TokenFiles
         return result;
     }
 
+    /// <summary>A published <see cref="PreparationStatus"/> (JSON), or null when it does not read as one.</summary>
+    public static PreparationStatus? ParseStatus(string json)
+    {
+        try { return JsonSerializer.Deserialize<PreparationStatus>(json, Json); }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>A status as JSON, the form <see cref="ParseStatus"/> reads.</summary>
+    public static string StatusJson(PreparationStatus status) => JsonSerializer.Serialize(status, Json);
+
     private static PreparationStatus? StatusOf(string root, string name)
     {
         try
