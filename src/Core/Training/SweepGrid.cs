@@ -30,28 +30,16 @@ public sealed record SweepPoint(int Index, IReadOnlyList<KeyValuePair<string, Js
                 Set(merged, path, value);
                 continue;
             }
-            var section = path[..dot];
-            var key = Key(merged, section);
-            if (key is not null && merged[key] is not null and not JsonObject) continue;   // a wrong type: reading the job will say so
-            if (key is null || merged[key] is not JsonObject target)
-            {
-                if (key is not null) merged.Remove(key);
-                target = [];
-                merged[section] = target;
-            }
-            Set(target, path[(dot + 1)..], value);
+            if (JobSections.Section(merged, path[..dot]) is { } target) Set(target, path[(dot + 1)..], value);
         }
         return merged;
 
         static void Set(JsonObject o, string name, JsonNode? value)
         {
-            if (Key(o, name) is { } existing) o.Remove(existing);
+            if (JobSections.Key(o, name) is { } existing) o.Remove(existing);
             o[name] = value?.DeepClone();
         }
     }
-
-    private static string? Key(JsonObject o, string name) =>
-        o.Select(kv => kv.Key).FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>

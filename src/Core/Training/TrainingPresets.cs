@@ -76,21 +76,12 @@ public static class TrainingPresets
     /// </summary>
     public static JsonObject Apply(TrainingPreset preset, JsonObject job)
     {
-        // Property names are matched case-insensitively, as the job JSON is read.
-        static string? Key(JsonObject o, string name) => o.Select(kv => kv.Key).FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase));
         var merged = (JsonObject)job.DeepClone();
         foreach (var (section, fields) in preset.Settings)
         {
-            var key = Key(merged, section);
-            if (key is not null && merged[key] is not null and not JsonObject) continue;   // a wrong type: reading the job will say so
-            if (key is null || merged[key] is not JsonObject target)
-            {
-                if (key is not null) merged.Remove(key);
-                target = [];
-                merged[section] = target;
-            }
+            if (JobSections.Section(merged, section) is not { } target) continue;
             foreach (var (name, value) in fields!.AsObject())
-                if (Key(target, name) is null) target[name] = value?.DeepClone();
+                if (JobSections.Key(target, name) is null) target[name] = value?.DeepClone();
         }
         return merged;
     }
