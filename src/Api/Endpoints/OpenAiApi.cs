@@ -112,24 +112,7 @@ public static class OpenAiApi
         InvalidSettingException.Check(!sampling.Stream || bestOf == sampling.N, "best_of", "best_of cannot be used with stream (choices are chosen after all are generated).");
         var plan = new CompletionPlan(sampling.N, bestOf, sampling.MaxTokens, request.Logprobs, request.Echo ?? false, sampling.IncludeUsage, sampling.Options);
 
-        var cancellationToken = http.RequestAborted;
-        var lease = await registry.AcquireAsync(request.Model, cancellationToken);
-        try
-        {
-            OpenAiParameters.CheckLogitBias(plan.Options, lease.Model.VocabularySize, lease.Key);
-            var job = new CompletionJob(lease, prompts, plan);
-            if (sampling.Stream)
-            {
-                var chunks = job.StreamAsync(cancellationToken);
-                lease = null; // the stream owns it now
-                return TypedResults.ServerSentEvents(chunks);
-            }
-            return TypedResults.Ok(await job.RunAsync(cancellationToken));
-        }
-        finally
-        {
-            lease?.Dispose();
-        }
+        return await RunJobAsync(registry, request.Model, plan.Options, sampling.Stream, lease => new CompletionJob(lease, prompts, plan), http.RequestAborted);
     }
 
     private static async Task<IResult> Chat(ChatCompletionRequest request, HttpContext http, ModelRegistry registry, IOptions<RnnLmOptions> options)
@@ -142,13 +125,23 @@ public static class OpenAiApi
         InvalidSettingException.Check(logprobs || request.TopLogprobs is null, "top_logprobs", "top_logprobs needs \"logprobs\": true.");
         var sampling = OpenAiParameters.Read(request, serving, top, defaultMaxTokens: serving.MaxNewTokens, minTokens: 1);
 
-        var cancellationToken = http.RequestAborted;
-        var lease = await registry.AcquireAsync(request.Model, cancellationToken);
+        return await RunJobAsync(registry, request.Model, sampling.Options, sampling.Stream,
+            lease => new ChatJob(lease, prompt, sampling.N, logprobs, sampling.IncludeUsage, sampling.Options), http.RequestAborted);
+    }
+
+    /// <summary>
+    /// Leases the model, checks <c>logit_bias</c> against its vocabulary and runs the job: as Server-Sent Events (the stream then
+    /// owns the lease and releases it when it ends) or as one answer.
+    /// </summary>
+    private static async Task<IResult> RunJobAsync<TResponse>(ModelRegistry registry, string? model, Core.Inference.GenerationOptions options, bool stream,
+        Func<ModelLease, IOpenAiJob<TResponse>> create, CancellationToken cancellationToken)
+    {
+        var lease = await registry.AcquireAsync(model, cancellationToken);
         try
         {
-            OpenAiParameters.CheckLogitBias(sampling.Options, lease.Model.VocabularySize, lease.Key);
-            var job = new ChatJob(lease, prompt, sampling.N, logprobs, sampling.IncludeUsage, sampling.Options);
-            if (sampling.Stream)
+            OpenAiParameters.CheckLogitBias(options, lease.Model.VocabularySize, lease.Key);
+            var job = create(lease);
+            if (stream)
             {
                 var chunks = job.StreamAsync(cancellationToken);
                 lease = null; // the stream owns it now

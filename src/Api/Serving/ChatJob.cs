@@ -8,7 +8,7 @@ using RnnLmService.Core.Inference;
 namespace RnnLmService.Api.Serving;
 
 /// <summary>One chat completions request: n replies to the rendered conversation (<see cref="ChatTemplate"/>), whole or streamed.</summary>
-internal sealed class ChatJob(ModelLease lease, string prompt, int n, bool logprobs, bool includeUsage, GenerationOptions options)
+internal sealed class ChatJob(ModelLease lease, string prompt, int n, bool logprobs, bool includeUsage, GenerationOptions options) : IOpenAiJob<ChatCompletionResponse>
 {
     private readonly string id = $"chatcmpl-{Guid.NewGuid():N}";
     private readonly long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();

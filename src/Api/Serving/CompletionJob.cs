@@ -18,7 +18,7 @@ namespace RnnLmService.Api.Serving;
 internal sealed record CompletionPlan(int N, int BestOf, int MaxTokens, int? Logprobs, bool Echo, bool IncludeUsage, GenerationOptions Options);
 
 /// <summary>One OpenAI completions request: its prompts × choices, whole or as a stream of chunks.</summary>
-internal sealed class CompletionJob(ModelLease lease, IReadOnlyList<string> prompts, CompletionPlan plan)
+internal sealed class CompletionJob(ModelLease lease, IReadOnlyList<string> prompts, CompletionPlan plan) : IOpenAiJob<CompletionResponse>
 {
     private readonly string id = $"cmpl-{Guid.NewGuid():N}";
     private readonly long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
