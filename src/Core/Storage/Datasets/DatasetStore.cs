@@ -77,7 +77,7 @@ public sealed class DatasetStore(IDbContextFactory<RnnLmDbContext> dbFactory, Rn
         await using (var db = dbFactory.CreateDbContext())
             await db.Datasets.Where(d => d.Id == id).ExecuteDeleteAsync(ct);
         await Artifacts.DeleteAsync(record.Directory, ct);
-        if (!Artifacts.PutsByRename) await Artifacts.DeleteAsync(PreparationsPath(record.Id), ct);
+        await Artifacts.DeleteAsync(PreparationsPath(record.Id), ct);   // published preparation states (object storage only)
     }
 
     /// <summary>
