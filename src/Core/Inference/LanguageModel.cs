@@ -308,7 +308,7 @@ public sealed class LanguageModel : IDisposable
     /// </summary>
     private RnnState ReadContexts(IReadOnlyList<long[]> sequences)
     {
-        var starts = new RnnState?[sequences.Count];
+        var starts = new float[]?[sequences.Count];
         var suffixes = new long[sequences.Count][];
         for (var j = 0; j < sequences.Count; j++)
         {
@@ -317,15 +317,17 @@ public sealed class LanguageModel : IDisposable
             suffixes[j] = sequences[j][length..];
         }
         // With no cached prefix at all (always so with the cache off) the batch starts from one zero state.
+        var o = net.Options;
         using var start = starts.All(s => s is null)
             ? net.InitialState(sequences.Count)
-            : RnnState.Concat(starts.Select(s => s ?? net.InitialState(1)).ToList());
-        foreach (var s in starts) s?.Dispose();
+            : StateCache.Gather(starts, o.Layers, o.HiddenSize, o.CellType == CellType.Lstm);
         var final = ContextRunner.Run(net, suffixes, start, Limits.ChunkTokens);
-        if (Cache.Budget > 0)
+        if (Cache.Budget > 0 && suffixes.Any(s => s.Length > 0))
+        {
+            var rows = StateCache.Scatter(final);
             for (var j = 0; j < sequences.Count; j++)
-                if (suffixes[j].Length > 0)
-                    using (var one = final.Select(j)) Cache.Add(sequences[j], one);
+                if (suffixes[j].Length > 0) Cache.Add(sequences[j], rows[j]);
+        }
         return final;
     }
 
@@ -337,7 +339,8 @@ public sealed class LanguageModel : IDisposable
     {
         InvalidSettingException.Check(q.TopK >= 1 && q.TopK <= Vocabulary.Count, "topK", $"topK must be between 1 and the vocabulary size {Vocabulary.Count} (was {q.TopK}).");
         var tokens = TokensOf(q.Context);
-        var unknown = tokens.Where(t => !Vocabulary.Contains(t)).Distinct().ToList();
+        var unknown = tokens.Where(t => !Vocabulary.Contains(t)).ToList();
+        if (unknown.Count > 1) unknown = unknown.Distinct().ToList();                         // (a set only when there is something to dedupe)
         InvalidSettingException.Check(tokens.Any(t => Vocabulary.Contains(t) && t != Vocabulary.Eos), "context",
             $"none of the context's words is in the model's vocabulary ({string.Join(", ", unknown.Take(5))}).");
         return (Prefix(Vocabulary.Encode(tokens)), unknown);
@@ -364,7 +367,7 @@ public sealed class LanguageModel : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        Cache.Dispose();
+        Cache.Clear();
         net.Dispose();
     }
 }
