@@ -110,7 +110,7 @@ public sealed class LanguageModel : IDisposable
             // Float32 like the network (a log-probability is off by ~1e-7 relative, well inside the 1e-5 the answers
             // are held to); only the few numbers read out are widened. Generation keeps float64 for its seeded draws.
             var lp = net.LogProbs(state.H[^1]);                                                  // (B, V), full or adaptive softmax
-            var (values, ids) = lp.topk(maxK, -1);                                               // (B, k), sorted
+            var (values, ids) = BlockTopK.Of(lp, maxK);                                          // (B, k), sorted
             topIds = ids.contiguous().data<long>().ToArray();
             topLp = Widen(values);
             entropy = Widen(-(lp.exp() * lp).sum(-1));                                           // (B)
