@@ -46,6 +46,8 @@ return args[0] switch
     "bare-serving" => BareServing.Run(args[1], rest),
     "genstep" => GenStep.Run(args[1], rest),
     "nextstep" => NextStep.Run(args[1], rest),
+    "typingstep" => TypingStep.Run(args[1], rest),
+    "decoder-gemm" => DecoderGemm.Run(new Args(args.Skip(1))),
     "vocab" => VocabBench.Run(args[1], rest),
     "prepare" => PrepareBench.Run(args[1], rest),
     var c => throw new ArgumentException($"unknown command '{c}'"),
