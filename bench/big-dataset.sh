@@ -53,8 +53,7 @@ results="$OUT_DIR/big-dataset-$stamp.jsonl"
 log="$OUT_DIR/big-dataset-$stamp.log"
 data="$OUT_DIR/big-dataset-data"
 pid=0
-stop_service() { if ((pid)); then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=0; fi; }
-trap stop_service EXIT
+trap service_stop EXIT
 rm -rf "$data"
 env GLIBC_TUNABLES="$SERVICE_TUNABLES" RnnLm__DataDirectory="$data" ASPNETCORE_URLS="$url" \
   dotnet "$REPO_DIR/src/Api/bin/Release/net10.0/RnnLmService.Api.dll" >>"$log" 2>&1 &

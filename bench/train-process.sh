@@ -32,8 +32,7 @@ results="$OUT_DIR/train-process-$stamp.jsonl"
 log="$OUT_DIR/train-process-$stamp.log"
 data="$OUT_DIR/train-process-data"
 pid=0
-stop_service() { if ((pid)); then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=0; fi; }
-trap stop_service EXIT
+trap service_stop EXIT
 
 rm -rf "$data"  # a fresh store: the first start trains the starter model (in a training process), later starts load it
 for t in $threads; do
@@ -79,7 +78,7 @@ print(json.dumps({"contender": "service-job", "threads": threads, "childTorchThr
                   "tokensPerSecond": round(statistics.median(tps), 1), "apiRssMaxBytes": rss_max, "apiPeakRssBytes": rss("VmHWM:")}))
 PY
   done
-  stop_service
+  service_stop
 done
 
 /usr/bin/python3 - "$results" <<'PY'
