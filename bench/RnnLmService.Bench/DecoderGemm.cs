@@ -5,9 +5,10 @@ namespace RnnLmService.Bench;
 
 /// <summary>
 /// <c>decoder-gemm [batch=32 hidden=200 vocab=10000 iters=300 reps=3 threads=1]</c>: one next-word batch's output layer,
-/// (B, H) → (B, V) logits, computed four ways on one thread, interleaved: <c>linear</c> (x·Wᵀ + b, the decoder as the
+/// (B, H) → (B, V) logits, computed five ways on one thread, interleaved: <c>linear</c> (x·Wᵀ + b, the decoder as the
 /// model runs it), <c>addmm-t</c> (the same with a contiguous Wᵀ kept beside W), <c>mm-left</c> ((W·xᵀ)ᵀ + b: the large
-/// matrix as the left operand) and <c>chunks</c> (linear over row blocks of W, 2,500 words each). Prints ms per batch.
+/// matrix as the left operand), <c>chunks</c> (linear over row blocks of W, 2,500 words each) and, where the CPU has
+/// 512-bit vectors, <c>packed</c> (the <see cref="RnnLmService.Core.Inference.PackedDecoder"/> served models use). Prints ms per batch.
 /// </summary>
 internal static class DecoderGemm
 {
@@ -29,6 +30,11 @@ internal static class DecoderGemm
             ("mm-left", () => w.mm(x.t()).t().add(bias)),
             ("chunks", () => cat(blocks.Select(k => nn.functional.linear(x, k.W, k.B)).ToArray(), 1)),
         };
+        if (RnnLmService.Core.Inference.PackedDecoder.Supported)
+        {
+            var packed = new RnnLmService.Core.Inference.PackedDecoder(w, bias);
+            ways = [.. ways, ("packed", () => packed.Forward(x))];
+        }
         var reference = ways[0].Run();
         foreach (var (name, run) in ways)
         {

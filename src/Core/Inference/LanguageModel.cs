@@ -17,9 +17,15 @@ namespace RnnLmService.Core.Inference;
 public sealed class LanguageModel : IDisposable
 {
     private readonly RnnLanguageModel net;
+    private readonly PackedDecoder? packed;
 
-    /// <summary>Wraps a model, its vocabulary and tokenizer.</summary>
-    public LanguageModel(ModelManifest manifest, RnnLanguageModel net, Vocabulary vocabulary, ITokenizer tokenizer, InferenceLimits? limits = null)
+    /// <summary>
+    /// Wraps a model, its vocabulary and tokenizer. With <paramref name="packDecoder"/> (a model loaded for serving, whose
+    /// weights no longer change) a full-softmax decoder is also kept packed for <see cref="PackedDecoder"/> where the CPU
+    /// runs it, and next-word and generation decode their last positions with it.
+    /// </summary>
+    public LanguageModel(ModelManifest manifest, RnnLanguageModel net, Vocabulary vocabulary, ITokenizer tokenizer, InferenceLimits? limits = null,
+        bool packDecoder = false)
     {
         Limits = limits ?? new InferenceLimits();
         Limits.Validate();
@@ -29,14 +35,22 @@ public sealed class LanguageModel : IDisposable
         Tokenizer = tokenizer;
         Cache = new StateCache(Limits.StateCacheBytes);
         net.eval();
+        if (packDecoder && PackedDecoder.Supported && !net.Options.IsAdaptive)
+        {
+            var weights = net.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            packed = new PackedDecoder(weights["decoder.weight"], weights["decoder.bias"]);
+        }
     }
 
-    /// <summary>Loads a model version directory (see <see cref="ModelArtifacts"/>).</summary>
+    /// <summary>Loads a model version directory (see <see cref="ModelArtifacts"/>) for serving: its weights are fixed from here on, so the decoder is packed.</summary>
     public static LanguageModel Load(string directory, InferenceLimits? limits = null)
     {
         var (manifest, model, vocabulary) = ModelArtifacts.Load(directory);
-        return new LanguageModel(manifest, model, vocabulary, ModelArtifacts.ReadTokenizer(directory, manifest), limits);
+        return new LanguageModel(manifest, model, vocabulary, ModelArtifacts.ReadTokenizer(directory, manifest), limits, packDecoder: true);
     }
+
+    /// <summary>Whether the last positions are decoded by a <see cref="PackedDecoder"/> (and how many bytes its copy holds), else by LibTorch's linear.</summary>
+    public long PackedDecoderBytes => packed?.Bytes ?? 0;
 
     /// <summary>What the model is.</summary>
     public ModelManifest Manifest { get; }
@@ -109,7 +123,8 @@ public sealed class LanguageModel : IDisposable
             using var state = ReadContexts(encoded.Select(e => e.Ids).ToList());                 // (layers, B, H)
             // Float32 like the network (a log-probability is off by ~1e-7 relative, well inside the 1e-5 the answers
             // are held to); only the few numbers read out are widened. Generation keeps float64 for its seeded draws.
-            var lp = net.LogProbs(state.H[^1]);                                                  // (B, V), full or adaptive softmax
+            var lp = packed is null ? net.LogProbs(state.H[^1])                                  // (B, V), full or adaptive softmax
+                : packed.Forward(state.H[^1]).log_softmax(-1);
             var (values, ids) = BlockTopK.Of(lp, maxK);                                          // (B, k), sorted
             topIds = ids.contiguous().data<long>().ToArray();
             topLp = Widen(values);
@@ -280,7 +295,7 @@ public sealed class LanguageModel : IDisposable
     private Tensor LastLogProbabilities(RnnState state)
     {
         var last = state.H[^1];                                                                  // (B, H)
-        return net.Decode(last).to_type(ScalarType.Float64).log_softmax(-1);
+        return (packed?.Forward(last) ?? net.Decode(last)).to_type(ScalarType.Float64).log_softmax(-1);
     }
 
     private static double[] Widen(Tensor t) => t.to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
@@ -339,11 +354,18 @@ public sealed class LanguageModel : IDisposable
     {
         InvalidSettingException.Check(q.TopK >= 1 && q.TopK <= Vocabulary.Count, "topK", $"topK must be between 1 and the vocabulary size {Vocabulary.Count} (was {q.TopK}).");
         var tokens = TokensOf(q.Context);
-        var unknown = tokens.Where(t => !Vocabulary.Contains(t)).ToList();
+        var ids = Vocabulary.Encode(tokens);                                                  // one lookup per token
+        var unknown = new List<string>();
+        var anyWord = false;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (ids[i] == Vocabulary.UnkId && tokens[i] != Vocabulary.Unk) unknown.Add(tokens[i]);
+            else if (ids[i] != Vocabulary.EosId) anyWord = true;                             // a word of the vocabulary, <unk> itself included
+        }
         if (unknown.Count > 1) unknown = unknown.Distinct().ToList();                         // (a set only when there is something to dedupe)
-        InvalidSettingException.Check(tokens.Any(t => Vocabulary.Contains(t) && t != Vocabulary.Eos), "context",
+        InvalidSettingException.Check(anyWord, "context",
             $"none of the context's words is in the model's vocabulary ({string.Join(", ", unknown.Take(5))}).");
-        return (Prefix(Vocabulary.Encode(tokens)), unknown);
+        return (Prefix(ids), unknown);
     }
 
     /// <summary>Checks a score query (topK, a text with tokens) and returns its tokens. Callable from any thread.</summary>
